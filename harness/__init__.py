@@ -1,0 +1,1 @@
+"""Everything between the CLI and the files: services, runner, results, analysis, reports."""

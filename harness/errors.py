@@ -1,0 +1,18 @@
+"""The one exception type the CLI turns into a one-line error and a non-zero exit."""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """A user-facing failure: the message is one line that says what is wrong and what to do."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+class Interrupted(BenchError):
+    """Ctrl-C during a run: children are stopped and the partial run is kept."""
+
+    exit_code = 130
