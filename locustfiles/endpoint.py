@@ -1,24 +1,46 @@
 """One endpoint, hammered by N users with no wait time (a closed model).
 
 The runner passes the path in ``BENCH_PATH`` and the window in ``BENCH_WARMUP_S`` /
-``BENCH_DURATION_S``; see ``locustfiles/recorder.py`` for what is written.
+``BENCH_DURATION_S``, and picks the user class on Locust's command line:
+
+- ``RawEndpointUser`` (default): the lean keep-alive client of ``locustfiles/rawhttp.py``;
+- ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request.
+
+See ``locustfiles/recorder.py`` for what is written.
 """
 
 from __future__ import annotations
 
 import os
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, User, constant, task
 
 from locustfiles import recorder  # noqa: F401  (registers the event listeners)
+from locustfiles.rawhttp import make_client
 
 PATH = os.environ.get("BENCH_PATH", "/async/hello")
 NAME = os.environ.get("BENCH_NAME", PATH)
 TIMEOUT_S = float(os.environ.get("BENCH_TIMEOUT_S", "30"))
 
 
-class EndpointUser(FastHttpUser):
-    """Requests ``PATH`` back to back; failures and timeouts are recorded, not raised."""
+class RawEndpointUser(User):
+    """Requests ``PATH`` back to back on one keep-alive connection; failures are recorded."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.raw = make_client(self.environment, self.host, TIMEOUT_S)
+
+    def on_stop(self) -> None:
+        self.raw.close()
+
+    @task
+    def hit(self) -> None:
+        self.raw.get(PATH, NAME)
+
+
+class FastEndpointUser(FastHttpUser):
+    """The same with Locust's ``FastHttpUser``."""
 
     wait_time = constant(0)
     network_timeout = TIMEOUT_S

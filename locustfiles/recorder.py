@@ -106,6 +106,11 @@ def on_test_start(environment: Environment, **_: Any) -> None:
 @events.quitting.add_listener
 def on_quitting(environment: Environment, **_: Any) -> None:
     _meta["samples"] = len(_samples)
+    start, end = _meta.get("measure_start"), _meta.get("measure_end")
+    if start is not None and end is not None:
+        done = [s for s in _samples if start <= s[0] + s[1] / 1000 <= end]
+        _meta["window_count"] = len(done)
+        _meta["errors"] = sum(1 for s in done if s[4])
     _meta["locust_cpu_warning"] = _meta.get("locust_cpu_warning") or bool(
         getattr(environment.runner, "cpu_warning_emitted", False)
     )

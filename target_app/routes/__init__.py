@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from target_app.routes import baseline, sleep
+from target_app.routes import background, baseline, cpu, database, fanout, http, mistakes, sleep
 
-FAMILIES: list[ModuleType] = [baseline, sleep]
+# cpu early: its lifespan forks the process-pool workers, before other families start threads.
+FAMILIES: list[ModuleType] = [baseline, sleep, cpu, http, fanout, database, background, mistakes]

@@ -1,0 +1,219 @@
+"""bench — measure sync vs async FastAPI endpoints, honestly, and explain the result.
+
+Thin CLI: parses options, calls ``harness``, prints results and paths. Every user error is one
+line on stderr and a non-zero exit (2 for bad input, 130 for Ctrl-C), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from harness.errors import BenchError
+from harness.progress import RichProgress
+from scenarios.model import ScenarioError, parse_duration, parse_users
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class OneLineErrors(TyperGroup):
+    """Turn click usage errors and BenchErrors into ``error: …`` on one line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{hint}", 2)
+        except (BenchError, ScenarioError) as exc:
+            _fail(str(exc), getattr(exc, "exit_code", 2))
+        except click.exceptions.Abort:
+            _fail("aborted", 130)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        if isinstance(result, int) and result:
+            sys.exit(result)
+        return result
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[bold red]error:[/] {' '.join(message.split())}", soft_wrap=True)
+    sys.exit(code)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    help="Benchmark sync vs async FastAPI endpoints with Locust; versioned results, HTML report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _users(value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_users(value, "--users")
+    except ScenarioError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--users: ")) from None
+
+
+def _seconds(option: str, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value, option)
+    except ScenarioError as exc:
+        raise typer.BadParameter(str(exc).removeprefix(f"{option}: ")) from None
+
+
+def _params(values: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+        parsed[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+    return parsed
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """List the scenarios and suites, with a one-line description each."""
+    from scenarios import Scenario, available
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("name")
+    table.add_column("kind")
+    table.add_column("users")
+    table.add_column("description")
+    for name, item in available().items():
+        kind = type(item).__name__.lower()
+        users = ",".join(map(str, item.users)) if item.users else "-"
+        description = item.title if isinstance(item, Scenario) else item.description
+        table.add_row(name, kind, users, description)
+    out.print(table)
+
+
+@app.command("run")
+def run_command(
+    scenario: Annotated[str, typer.Argument(help="scenario or suite name (see `bench list`), or a .toml file")],
+    users: Annotated[str | None, typer.Option(help="users levels, e.g. 10,50,100")] = None,
+    duration: Annotated[str | None, typer.Option(help="measured window per measurement, e.g. 15s")] = None,
+    warmup: Annotated[str | None, typer.Option(help="warm-up before each window, e.g. 3s")] = None,
+    repeat: Annotated[int | None, typer.Option(min=1, max=100, help="repeats of every measurement")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder that receives the run folder")] = Path("reports"),
+    port: Annotated[int, typer.Option(min=0, max=65535, help="app port on 127.0.0.1 (0: a free one)")] = 0,
+    threadpool_tokens: Annotated[int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size (default 40)")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="scenario parameter KEY=VALUE, e.g. ms=50 (repeatable)")] = None,
+    client: Annotated[str, typer.Option(help="load generator client: raw (lean) or fasthttp (Locust FastHttpUser)")] = "raw",
+    timeout: Annotated[str, typer.Option(help="per-request timeout of the load generator")] = "30s",
+    report: Annotated[bool, typer.Option(help="build the HTML report when the run ends")] = True,
+) -> None:  # fmt: skip
+    """Run a scenario or suite: start the app, drive it with Locust, store results, build the report."""
+    from harness import report as report_mod
+    from harness import runner
+    from scenarios import resolve
+
+    levels = _users(users)
+    duration_s = _seconds("--duration", duration)
+    warmup_s = _seconds("--warmup", warmup)
+    timeout_s = _seconds("--timeout", timeout) or 30.0
+    parameters = _params(param or [])
+    if client not in runner.CLIENTS:
+        raise typer.BadParameter(f"{client!r} is not raw or fasthttp", param_hint="--client")
+    if duration_s is not None and duration_s < 1:
+        raise typer.BadParameter("must be at least 1s", param_hint="--duration")
+    item, scenarios = resolve(scenario)
+    scenarios = [
+        s.with_overrides(users=levels, duration_s=duration_s, warmup_s=warmup_s, repeat=repeat,
+                         parameters=parameters)  # fmt: skip
+        for s in scenarios
+    ]
+    for s in scenarios:
+        s.rendered_endpoints()
+    settings: dict[str, Any] = {}
+    if threadpool_tokens is not None:
+        settings["threadpool_tokens"] = threadpool_tokens
+    options = runner.RunOptions(
+        out=out_dir, port=port, client=client, request_timeout_s=timeout_s,
+        settings=settings, command=("bench", *sys.argv[1:]),
+    )  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        with RichProgress(console) as progress:
+            run_dir, result = runner.run(item.name, scenarios, options, progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out.print(f"results: {run_dir / 'results.json'}")
+    if report:
+        index = report_mod.build(run_dir)
+        _print_table(run_dir)
+        out.print(f"report: {index}")
+
+
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_table(run_dir: Path) -> None:
+    from harness import analysis, results
+
+    run = results.load(run_dir)
+    table = analysis.aggregate(analysis.summarize(run_dir, run))
+    view = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("scenario", "endpoint", "users", "RPS", "p50 ms", "p99 ms", "errors", "loadgen CPU"):
+        view.add_column(column, justify="left" if column in ("scenario", "endpoint") else "right")
+    for r in table.itertuples():
+        view.add_row(r.scenario, r.endpoint, str(r.users), f"{r.rps:,.1f}", f"{r.p50_ms:,.1f}",
+                     f"{r.p99_ms:,.1f}", str(r.errors), f"{r.loadgen_cpu_share:.0%}")  # fmt: skip
+    out.print(view)
+
+
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder, e.g. reports/latest")],
+) -> None:
+    """Rebuild a run's PNGs and index.html from its files alone."""
+    from harness import report as report_mod
+
+    index = report_mod.build(run_dir)
+    out.print(f"report: {index}")
+
+
+@app.command("serve")
+def serve_command(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port on 127.0.0.1")] = 8000,
+    threadpool_tokens: Annotated[int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size")] = None,
+) -> None:  # fmt: skip
+    """Serve the target app alone on 127.0.0.1 (Swagger UI at /docs) until Ctrl-C."""
+    import uvicorn
+
+    from harness.services import ensure_port_free
+
+    ensure_port_free(port)
+    if threadpool_tokens is not None:
+        os.environ["BENCH_THREADPOOL_TOKENS"] = str(threadpool_tokens)
+    out.print(f"serving http://127.0.0.1:{port}  (docs: http://127.0.0.1:{port}/docs, Ctrl-C stops)")
+    uvicorn.run("target_app.main:app_from_env", factory=True, host="127.0.0.1", port=port,
+                log_level="info")  # fmt: skip
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Matplotlib PNGs of a run, drawn from its files only (via ``analysis``).
+
+Colour convention, kept across every chart: sync blue, async green, pitfall red, fixed purple,
+anti-pattern orange; several endpoints of one variant get shades of its colour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib import colors as mcolors  # noqa: E402
+
+from harness import analysis  # noqa: E402
+from harness.results import Run  # noqa: E402
+
+VARIANT_COLOURS = {
+    "sync": "#2f6db5",
+    "async": "#2e9e57",
+    "pitfall": "#d1453b",
+    "fixed": "#7b5cb8",
+    "antipattern": "#e08a1e",
+}
+DPI = 110
+
+
+def palette(endpoints: pd.DataFrame) -> dict[str, str]:
+    """Endpoint label → colour: the variant's colour, lighter for the 2nd, 3rd… of a variant."""
+    colours: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for label, variant in endpoints[["endpoint", "variant"]].drop_duplicates().itertuples(
+        index=False
+    ):
+        index = seen.get(variant, 0)
+        seen[variant] = index + 1
+        base = np.array(mcolors.to_rgb(VARIANT_COLOURS.get(variant, "#777777")))
+        shade = base + (1 - base) * min(0.55, 0.28 * index) if index else base
+        colours[label] = mcolors.to_hex(shade)
+    return colours
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def rps_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
+    """Grouped bars: users level on x, one bar per endpoint, error bars min–max over repeats."""
+    data = table[table["scenario"] == scenario]
+    colours = palette(data)
+    endpoints = list(colours)
+    levels = sorted(data["users"].unique())
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 1.1 * len(levels) * len(endpoints) / 2), 4.2))
+    width = 0.8 / max(1, len(endpoints))
+    x = np.arange(len(levels))
+    for i, label in enumerate(endpoints):
+        rows = data[data["endpoint"] == label].set_index("users").reindex(levels)
+        heights = rows["rps"].to_numpy(dtype=float)
+        err = np.vstack(
+            [heights - rows["rps_min"].to_numpy(float), rows["rps_max"].to_numpy(float) - heights]
+        )
+        pos = x - 0.4 + width * (i + 0.5)
+        bars = ax.bar(pos, heights, width, color=colours[label], label=label,
+                      yerr=np.nan_to_num(err), capsize=3, ecolor="#333333")  # fmt: skip
+        for bar, value in zip(bars, heights, strict=True):
+            if np.isfinite(value):
+                ax.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            ha="center", va="bottom", fontsize=8, xytext=(0, 2),
+                            textcoords="offset points")  # fmt: skip
+    repeats = int(data["repeats"].max()) if len(data) else 0
+    ax.set_title(f"{scenario}: throughput (median of {repeats} repeat(s), bars min–max)")
+    ax.set_xlabel("concurrent users")
+    ax.set_ylabel("successful requests / s")
+    ax.set_xticks(x, [str(v) for v in levels])
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, out)
+
+
+def latency_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
+    """p50 / p90 / p99 per endpoint, one panel per users level (log scale when spread is wide)."""
+    data = table[table["scenario"] == scenario]
+    colours = palette(data)
+    levels = sorted(data["users"].unique())
+    fig, axes = plt.subplots(1, len(levels), figsize=(max(6.0, 3.2 * len(levels)), 4.2),
+                             squeeze=False, sharey=True)  # fmt: skip
+    values = data[["p50_ms", "p90_ms", "p99_ms"]].to_numpy(float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    log = finite.size > 0 and finite.max() / max(finite.min(), 1e-3) > 50
+    for ax, users in zip(axes[0], levels, strict=True):
+        rows = data[data["users"] == users]
+        x = np.arange(len(rows))
+        for j, (pct, alpha) in enumerate((("p50_ms", 1.0), ("p90_ms", 0.7), ("p99_ms", 0.45))):
+            ax.bar(x - 0.27 + 0.27 * j, rows[pct], 0.26, alpha=alpha,
+                   color=[colours[e] for e in rows["endpoint"]],
+                   label=pct.split("_")[0])  # fmt: skip
+        ax.set_xticks(x, rows["endpoint"], rotation=20, ha="right", fontsize=8)
+        ax.set_title(f"{users} users", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        if log:
+            ax.set_yscale("log")
+    axes[0][0].set_ylabel("latency (ms)" + (", log scale" if log else ""))
+    handles = [plt.Rectangle((0, 0), 1, 1, color="#555555", alpha=a) for a in (1.0, 0.7, 0.45)]
+    axes[0][-1].legend(handles, ["p50", "p90", "p99"], fontsize=8, loc="upper left")
+    fig.suptitle(f"{scenario}: latency percentiles from raw samples (bars: p50, p90, p99)")
+    return _save(fig, out)
+
+
+def timeline(run_dir: Path, run: Run, scenario: str, out: Path) -> Path:
+    """Successful requests per second over time at the highest users level (first repeat)."""
+    measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
+    top = max((m.users for m in measurements), default=0)
+    chosen = [m for m in measurements if m.users == top and m.repeat == 0]
+    colours = palette(pd.DataFrame({"endpoint": [m.endpoint for m in measurements],
+                                    "variant": [m.variant for m in measurements]}))  # fmt: skip
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    warmup = 0.0
+    for m in chosen:
+        series = analysis.timeseries(run_dir, m)
+        ax.plot(series["t"], series["rps"], marker=".", color=colours[m.endpoint], label=m.endpoint)
+        warmup = max(warmup, m.warmup_s)
+    if warmup:
+        ax.axvspan(-warmup, 0, color="#999999", alpha=0.15, label="warm-up (not measured)")
+    ax.set_title(f"{scenario}: throughput over time at {top} users (1 s bins)")
+    ax.set_xlabel("time from start of the measured window (s)")
+    ax.set_ylabel("successful requests / s")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, out)
+
+
+def draw_all(run_dir: Path, run: Run, table: pd.DataFrame) -> dict[str, list[str]]:
+    """Every chart of the run; returns file names per scenario."""
+    charts: dict[str, list[str]] = {}
+    for scenario in dict.fromkeys(table["scenario"]) if len(table) else []:
+        files = [
+            rps_bars(table, scenario, run_dir / f"rps-{scenario}.png"),
+            latency_bars(table, scenario, run_dir / f"latency-{scenario}.png"),
+            timeline(run_dir, run, scenario, run_dir / f"timeline-{scenario}.png"),
+        ]
+        charts[scenario] = [f.name for f in files]
+    return charts

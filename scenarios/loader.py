@@ -1,0 +1,205 @@
+"""Find and load scenario files; every error names the file and the field.
+
+A name resolves to ``scenarios/<name>.toml`` (a scenario or a suite); a path to a ``.toml`` file
+is loaded as given, so users can keep their own scenarios outside the package.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from scenarios.model import (
+    Endpoint,
+    Scenario,
+    ScenarioError,
+    Suite,
+    parse_duration,
+    parse_users,
+)
+
+SCENARIO_DIR = Path(__file__).resolve().parent
+_SCENARIO_KEYS = {
+    "kind", "name", "description", "tags", "users", "duration", "warmup", "repeat",
+    "parameters", "settings", "services", "endpoints",
+}  # fmt: skip
+_ENDPOINT_KEYS = {"label", "variant", "path", "model", "note"}
+_MODEL_KEYS = {"concurrency", "service_ms", "calls", "limits"}
+_SUITE_KEYS = {
+    "kind", "name", "description", "tags", "scenarios", "users", "duration", "warmup",
+    "repeat", "overrides",
+}  # fmt: skip
+_OVERRIDE_KEYS = {"users", "duration", "warmup", "repeat", "parameters", "settings"}
+
+
+def available() -> dict[str, Scenario | Suite]:
+    """Every scenario and suite shipped in ``scenarios/``, by name."""
+    found: dict[str, Scenario | Suite] = {}
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        item = load_file(path)
+        found[item.name] = item
+    return found
+
+
+def load_file(path: Path) -> Scenario | Suite:
+    """Parse and validate one TOML file; raise ``ScenarioError("<file>: <field>: …")``."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        if data.get("kind", "scenario") == "suite":
+            return _suite(data, path)
+        if data.get("kind", "scenario") != "scenario":
+            raise ScenarioError(f"kind: must be 'scenario' or 'suite', got {data['kind']!r}")
+        return _scenario(data, path)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path.name}: {exc}") from None
+
+
+def resolve(name_or_path: str) -> tuple[Scenario | Suite, list[Scenario]]:
+    """A scenario name, suite name or file path → (what was asked for, scenarios to run)."""
+    candidate = Path(name_or_path)
+    if name_or_path.endswith(".toml"):
+        if not candidate.is_file():
+            raise ScenarioError(f"{name_or_path}: no such scenario file")
+        item = load_file(candidate)
+        known = None
+    else:
+        known = available()
+        if name_or_path not in known:
+            names = ", ".join(sorted(known))
+            raise ScenarioError(f"unknown scenario {name_or_path!r}; known: {names}")
+        item = known[name_or_path]
+    if isinstance(item, Scenario):
+        return item, [item]
+    known = known if known is not None else available()
+    return item, _apply_suite(item, known)
+
+
+def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scenario]:
+    scenarios = []
+    for name in suite.scenarios:
+        item = known.get(name)
+        if not isinstance(item, Scenario):
+            raise ScenarioError(f"{suite.name}: scenarios: {name!r} is not a known scenario")
+        scenario = item.with_overrides(
+            users=suite.users,
+            duration_s=suite.duration_s,
+            warmup_s=suite.warmup_s,
+            repeat=suite.repeat,
+        )
+        extra = suite.overrides.get(name, {})
+        scenario = scenario.with_overrides(
+            users=parse_users(extra["users"], f"overrides.{name}.users") if "users" in extra else None,
+            duration_s=_opt_duration(extra, "duration", name),
+            warmup_s=_opt_duration(extra, "warmup", name),
+            repeat=int(extra["repeat"]) if "repeat" in extra else None,
+            parameters=extra.get("parameters"),
+            settings=extra.get("settings"),
+        )
+        scenarios.append(scenario)
+    return scenarios
+
+
+def _opt_duration(data: dict[str, Any], key: str, where: str) -> float | None:
+    return parse_duration(data[key], f"overrides.{where}.{key}") if key in data else None
+
+
+def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ScenarioError(f"{where}unknown field(s) {', '.join(unknown)}")
+
+
+def _require(data: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
+    if key not in data:
+        raise ScenarioError(f"{where}{key}: missing")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ScenarioError(f"{where}{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _str_list(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScenarioError(f"{key}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _scenario(data: dict[str, Any], path: Path) -> Scenario:
+    _check_keys(data, _SCENARIO_KEYS, "")
+    endpoints_raw = _require(data, "endpoints", list)
+    endpoints = []
+    for index, raw in enumerate(endpoints_raw):
+        where = f"endpoints[{index}]."
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"endpoints[{index}]: expected a table")
+        _check_keys(raw, _ENDPOINT_KEYS, where)
+        model = raw.get("model", {})
+        if not isinstance(model, dict):
+            raise ScenarioError(f"{where}model: expected a table")
+        _check_keys(model, _MODEL_KEYS, f"{where}model.")
+        limits = model.get("limits", [])
+        if not isinstance(limits, list):
+            raise ScenarioError(f"{where}model.limits: expected a list")
+        endpoints.append(
+            Endpoint(
+                label=_require(raw, "label", str, where),
+                variant=_require(raw, "variant", str, where),
+                path=_require(raw, "path", str, where),
+                concurrency=str(model.get("concurrency", "users")),
+                service_ms=str(model.get("service_ms", "0")),
+                calls=str(model.get("calls", "1")),
+                limits=tuple(str(x) for x in limits),
+                note=str(raw.get("note", "")),
+            )
+        )
+    parameters = data.get("parameters", {})
+    settings = data.get("settings", {})
+    for key, value in (("parameters", parameters), ("settings", settings)):
+        if not isinstance(value, dict):
+            raise ScenarioError(f"{key}: expected a table")
+    scenario = Scenario(
+        name=_require(data, "name", str),
+        description=_require(data, "description", str),
+        tags=_str_list(data, "tags"),
+        endpoints=tuple(endpoints),
+        users=parse_users(_require(data, "users", list)),
+        duration_s=parse_duration(data.get("duration", "10s"), "duration"),
+        warmup_s=parse_duration(data.get("warmup", "2s"), "warmup"),
+        repeat=int(data.get("repeat", 1)),
+        parameters=parameters,
+        settings=settings,
+        services=_str_list(data, "services"),
+        source=str(path),
+    )
+    scenario.rendered_endpoints()  # every placeholder must have a parameter
+    return scenario
+
+
+def _suite(data: dict[str, Any], path: Path) -> Suite:
+    _check_keys(data, _SUITE_KEYS, "")
+    overrides = data.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise ScenarioError("overrides: expected a table of scenario tables")
+    for name, extra in overrides.items():
+        if not isinstance(extra, dict):
+            raise ScenarioError(f"overrides.{name}: expected a table")
+        _check_keys(extra, _OVERRIDE_KEYS, f"overrides.{name}.")
+    return Suite(
+        name=_require(data, "name", str),
+        description=_require(data, "description", str),
+        tags=_str_list(data, "tags"),
+        scenarios=_str_list(data, "scenarios"),
+        users=parse_users(data["users"]) if "users" in data else None,
+        duration_s=parse_duration(data["duration"], "duration") if "duration" in data else None,
+        warmup_s=parse_duration(data["warmup"], "warmup") if "warmup" in data else None,
+        repeat=int(data["repeat"]) if "repeat" in data else None,
+        overrides=overrides,
+        source=str(path),
+    )
