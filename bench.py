@@ -22,6 +22,16 @@ from harness.errors import BenchError
 from harness.progress import RichProgress
 from scenarios.model import ScenarioError, parse_duration, parse_users
 
+try:  # recent typer vendors click as typer._click: its exceptions are not click's
+    from typer._click import exceptions as _typer_click
+except ImportError:  # older typer raises click's own exceptions
+    _typer_click = click.exceptions  # type: ignore[misc]
+_USAGE_ERRORS = (click.UsageError, _typer_click.UsageError)
+_NO_ARGS_HELP = tuple(
+    m.NoArgsIsHelpError for m in (click.exceptions, _typer_click)
+    if hasattr(m, "NoArgsIsHelpError")
+)  # fmt: skip
+
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
@@ -33,12 +43,15 @@ class OneLineErrors(TyperGroup):
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
-        except click.UsageError as exc:
+        except _NO_ARGS_HELP as exc:  # `bench` alone: the help, as click would show it
+            typer.echo(exc.format_message(), err=True)
+            sys.exit(2)
+        except _USAGE_ERRORS as exc:
             hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
             _fail(f"{exc.format_message()}{hint}", 2)
         except (BenchError, ScenarioError) as exc:
             _fail(str(exc), getattr(exc, "exit_code", 2))
-        except click.exceptions.Abort:
+        except (click.exceptions.Abort, typer.Abort):
             _fail("aborted", 130)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
@@ -67,7 +80,7 @@ def _users(value: str | None) -> tuple[int, ...] | None:
     try:
         return parse_users(value, "--users")
     except ScenarioError as exc:
-        raise typer.BadParameter(str(exc).removeprefix("--users: ")) from None
+        raise typer.BadParameter(str(exc).removeprefix("--users: "), param_hint="--users") from None
 
 
 def _seconds(option: str, value: str | None) -> float | None:
@@ -76,7 +89,7 @@ def _seconds(option: str, value: str | None) -> float | None:
     try:
         return parse_duration(value, option)
     except ScenarioError as exc:
-        raise typer.BadParameter(str(exc).removeprefix(f"{option}: ")) from None
+        raise typer.BadParameter(str(exc).removeprefix(f"{option}: "), param_hint=option) from None
 
 
 def _params(values: list[str]) -> dict[str, Any]:
@@ -157,11 +170,11 @@ def run_command(
             run_dir, result = runner.run(item.name, scenarios, options, progress)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    out.print(f"results: {run_dir / 'results.json'}")
+    out.print(f"results: {run_dir / 'results.json'}", soft_wrap=True)
     if report:
         index = report_mod.build(run_dir)
         _print_table(run_dir)
-        out.print(f"report: {index}")
+        out.print(f"report: {index}", soft_wrap=True)
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
@@ -190,7 +203,7 @@ def report_command(
     from harness import report as report_mod
 
     index = report_mod.build(run_dir)
-    out.print(f"report: {index}")
+    out.print(f"report: {index}", soft_wrap=True)
 
 
 @app.command("serve")

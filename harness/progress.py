@@ -19,7 +19,7 @@ class RichProgress:
             TextColumn("left"),
             TimeRemainingColumn(),
             console=console,
-            transient=False,
+            transient=True,
         )
         self.total_task = self.bar.add_task("run", total=1.0, status="", visible=False)
         self.current = self.bar.add_task("", total=1.0, status="", visible=False)

@@ -1,0 +1,181 @@
+"""End to end: the real CLI starts the app and Locust, writes a run, builds a report that a real
+headless Chromium renders; Ctrl-C and a failing app leave no child process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = [sys.executable, str(ROOT / "bench.py")]
+pytestmark = pytest.mark.e2e
+
+SCENARIO = """
+name = "tiny"
+description = "e2e: hello and sleep, sync and async"
+users = [5]
+duration = "2s"
+warmup = "1s"
+[parameters]
+ms = 20
+[[endpoints]]
+label = "sync sleep"
+variant = "sync"
+path = "/sync/sleep?ms={ms}"
+model = { concurrency = "threadpool", service_ms = "{ms}" }
+[[endpoints]]
+label = "async sleep"
+variant = "async"
+path = "/async/sleep?ms={ms}"
+model = { concurrency = "users", service_ms = "{ms}" }
+"""
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--allow-file-access-from-files", "--virtual-time-budget=5000",
+]  # fmt: skip
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("chromium is required in CI (.ci/run installs Debian's chromium)")
+    pytest.skip("chromium not installed (apt-get install chromium)")
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for proc in processes:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(SCENARIO)
+    out = tmp_path / "reports"
+    proc = subprocess.run(
+        [*BENCH, "run", str(scenario), "--out", str(out)],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    match = re.search(r"report: (\S+index\.html)", proc.stdout)
+    assert match, proc.stdout
+    index = Path(match.group(1))
+    if not index.is_absolute():
+        index = tmp_path / index
+    run_dir = index.parent
+    assert (out / "latest").resolve() == run_dir.resolve()
+
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["schema"] == 1 and results["status"] == "complete"
+    assert len(results["measurements"]) == 2
+    assert results["metadata"]["pinning"]["app"] != [] and results["metadata"]["packages"]["locust"]
+    for m in results["measurements"]:
+        assert m["status"] == "ok", m
+        samples = (run_dir / m["samples"]).read_text().splitlines()
+        assert samples[0] == "start,elapsed_ms,status,bytes,error"
+        assert len(samples) > 50
+    pngs = sorted(p.name for p in run_dir.glob("*.png"))
+    assert pngs == ["latency-tiny.png", "rps-tiny.png", "timeline-tiny.png"]
+    for png in pngs:
+        assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # A real browser renders the page: every image decodes, the tables are there.
+    probe = run_dir / "probe.html"
+    probe.write_text(
+        index.read_text().replace(
+            "</body>",
+            "<script>window.onload = () => { const imgs = [...document.images];"
+            " document.title = 'images ' + imgs.filter(i => i.complete && i.naturalWidth > 0)"
+            ".length + '/' + imgs.length + ' tables ' + document.querySelectorAll("
+            "'table.numbers tr').length; };</script></body>",
+        )
+    )
+    dom = subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chrome'}", "--dump-dom",
+         probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    title = re.search(r"<title>(.*?)</title>", dom.stdout)
+    assert title, dom.stderr[-1000:]
+    assert title.group(1) == "images 3/3 tables 3", title.group(1)  # header + 2 rows
+    assert "sync sleep" in dom.stdout and "async sleep" in dom.stdout
+
+
+def test_ctrl_c_stops_every_child_and_keeps_the_partial_run(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    bench = subprocess.Popen(
+        [*BENCH, "run", "sleep", "--users", "5", "--duration", "60s", "--warmup", "1s",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        children: list[psutil.Process] = []
+        while time.monotonic() < deadline:
+            children = descendants(bench.pid)
+            if any("locust" in " ".join(c.cmdline()) for c in children if c.is_running()):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("Locust never started")
+        time.sleep(1.0)
+        children = descendants(bench.pid)
+        assert len(children) >= 2  # the app and Locust at least
+        bench.send_signal(signal.SIGINT)
+        _, stderr = bench.communicate(timeout=60)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert bench.returncode == 130
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert "interrupted" in lines[-1] and "Traceback" not in stderr
+    time.sleep(0.5)
+    assert gone(children) == [], "children survived Ctrl-C"
+    run_dirs = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    assert len(run_dirs) == 1
+    results = json.loads((run_dirs[0] / "results.json").read_text())
+    assert results["status"] == "incomplete"
+
+
+def test_app_that_fails_to_start_gives_its_last_log_line(tmp_path: Path) -> None:
+    env = {**os.environ, "BENCH_LOOP_LAG_INTERVAL_MS": "-5"}  # rejected by the app's settings
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    proc = subprocess.run(
+        [*BENCH, "run", "sleep", "--users", "1", "--duration", "1s", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: the app failed to start")
+    assert "loop_lag_interval_ms" in lines[0]
+    after = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert after <= before
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "failed"
