@@ -28,18 +28,17 @@ except ImportError:  # older typer raises click's own exceptions
     _typer_click = click.exceptions  # type: ignore[misc]
 _USAGE_ERRORS = (click.UsageError, _typer_click.UsageError)
 _NO_ARGS_HELP = tuple(
-    m.NoArgsIsHelpError for m in (click.exceptions, _typer_click)
-    if hasattr(m, "NoArgsIsHelpError")
-)  # fmt: skip
+    m.NoArgsIsHelpError for m in (click.exceptions, _typer_click) if hasattr(m, "NoArgsIsHelpError")
+)
 
 console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 class OneLineErrors(TyperGroup):
     """Turn click usage errors and BenchErrors into ``error: …`` on one line."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
@@ -122,20 +121,37 @@ def list_scenarios() -> None:
 
 @app.command("run")
 def run_command(
-    scenario: Annotated[str, typer.Argument(help="scenario or suite name (see `bench list`), or a .toml file")],
+    scenario: Annotated[
+        str, typer.Argument(help="scenario or suite name (see `bench list`), or a .toml file")
+    ],
     users: Annotated[str | None, typer.Option(help="users levels, e.g. 10,50,100")] = None,
-    duration: Annotated[str | None, typer.Option(help="measured window per measurement, e.g. 15s")] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="measured window per measurement, e.g. 15s")
+    ] = None,
     warmup: Annotated[str | None, typer.Option(help="warm-up before each window, e.g. 3s")] = None,
-    repeat: Annotated[int | None, typer.Option(min=1, max=100, help="repeats of every measurement")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="folder that receives the run folder")] = Path("reports"),
-    port: Annotated[int, typer.Option(min=0, max=65535, help="app port on 127.0.0.1 (0: a free one)")] = 0,
-    threadpool_tokens: Annotated[int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size (default 40)")] = None,
-    param: Annotated[list[str] | None, typer.Option(help="scenario parameter KEY=VALUE, e.g. ms=50 (repeatable)")] = None,
-    client: Annotated[str, typer.Option(help="load generator client: raw (lean) or fasthttp (Locust FastHttpUser)")] = "raw",
+    repeat: Annotated[
+        int | None, typer.Option(min=1, max=100, help="repeats of every measurement")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="folder that receives the run folder")
+    ] = Path("reports"),
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="app port on 127.0.0.1 (0: a free one)")
+    ] = 0,
+    threadpool_tokens: Annotated[
+        int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size (default 40)")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="scenario parameter KEY=VALUE, e.g. ms=50 (repeatable)")
+    ] = None,
+    client: Annotated[
+        str,
+        typer.Option(help="load generator client: raw (lean) or fasthttp (Locust FastHttpUser)"),
+    ] = "raw",
     timeout: Annotated[str, typer.Option(help="per-request timeout of the load generator")] = "30s",
     report: Annotated[bool, typer.Option(help="build the HTML report when the run ends")] = True,
-) -> None:  # fmt: skip
-    """Run a scenario or suite: start the app, drive it with Locust, store results, build the report."""
+) -> None:
+    """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
     from harness import report as report_mod
     from harness import runner
     from scenarios import resolve
@@ -151,8 +167,13 @@ def run_command(
         raise typer.BadParameter("must be at least 1s", param_hint="--duration")
     item, scenarios = resolve(scenario)
     scenarios = [
-        s.with_overrides(users=levels, duration_s=duration_s, warmup_s=warmup_s, repeat=repeat,
-                         parameters=parameters)  # fmt: skip
+        s.with_overrides(
+            users=levels,
+            duration_s=duration_s,
+            warmup_s=warmup_s,
+            repeat=repeat,
+            parameters=parameters,
+        )
         for s in scenarios
     ]
     for s in scenarios:
@@ -161,9 +182,13 @@ def run_command(
     if threadpool_tokens is not None:
         settings["threadpool_tokens"] = threadpool_tokens
     options = runner.RunOptions(
-        out=out_dir, port=port, client=client, request_timeout_s=timeout_s,
-        settings=settings, command=("bench", *sys.argv[1:]),
-    )  # fmt: skip
+        out=out_dir,
+        port=port,
+        client=client,
+        request_timeout_s=timeout_s,
+        settings=settings,
+        command=("bench", *sys.argv[1:]),
+    )
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         with RichProgress(console) as progress:
@@ -187,11 +212,28 @@ def _print_table(run_dir: Path) -> None:
     run = results.load(run_dir)
     table = analysis.aggregate(analysis.summarize(run_dir, run))
     view = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("scenario", "endpoint", "users", "RPS", "p50 ms", "p99 ms", "errors", "loadgen CPU"):
+    for column in (
+        "scenario",
+        "endpoint",
+        "users",
+        "RPS",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "loadgen CPU",
+    ):
         view.add_column(column, justify="left" if column in ("scenario", "endpoint") else "right")
     for r in table.itertuples():
-        view.add_row(r.scenario, r.endpoint, str(r.users), f"{r.rps:,.1f}", f"{r.p50_ms:,.1f}",
-                     f"{r.p99_ms:,.1f}", str(r.errors), f"{r.loadgen_cpu_share:.0%}")  # fmt: skip
+        view.add_row(
+            r.scenario,
+            r.endpoint,
+            str(r.users),
+            f"{r.rps:,.1f}",
+            f"{r.p50_ms:,.1f}",
+            f"{r.p99_ms:,.1f}",
+            str(r.errors),
+            f"{r.loadgen_cpu_share:.0%}",
+        )
     out.print(view)
 
 
@@ -206,11 +248,52 @@ def report_command(
     out.print(f"report: {index}", soft_wrap=True)
 
 
+@app.command("compare")
+def compare_command(
+    run_a: Annotated[Path, typer.Argument(help="the reference run folder (A)")],
+    run_b: Annotated[Path, typer.Argument(help="the run to judge against it (B)")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="folder for compare.md and compare.html")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="compare even when the runs come from different machines")
+    ] = False,
+) -> None:
+    """Compare two runs measurement by measurement: B / A, its uncertainty and a verdict."""
+    from harness import compare
+
+    target = (
+        out_dir
+        or run_b.resolve().parent / f"compare-{run_a.resolve().name}-vs-{run_b.resolve().name}"
+    )
+    rows, md_path, html_path = compare.write(run_a, run_b, target, force)
+    view = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("scenario", "endpoint", "users", "A RPS", "B RPS", "B / A", "verdict"):
+        view.add_column(
+            column, justify="right" if column in ("users", "A RPS", "B RPS") else "left"
+        )
+    for r in rows:
+        view.add_row(
+            r.scenario,
+            r.endpoint,
+            str(r.users),
+            f"{r.a_rps:,.1f}",
+            f"{r.b_rps:,.1f}",
+            r.change,
+            r.verdict,
+        )
+    out.print(view)
+    out.print(f"markdown: {md_path}", soft_wrap=True)
+    out.print(f"html: {html_path}", soft_wrap=True)
+
+
 @app.command("serve")
 def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="port on 127.0.0.1")] = 8000,
-    threadpool_tokens: Annotated[int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size")] = None,
-) -> None:  # fmt: skip
+    threadpool_tokens: Annotated[
+        int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size")
+    ] = None,
+) -> None:
     """Serve the target app alone on 127.0.0.1 (Swagger UI at /docs) until Ctrl-C."""
     import uvicorn
 
@@ -219,9 +302,12 @@ def serve_command(
     ensure_port_free(port)
     if threadpool_tokens is not None:
         os.environ["BENCH_THREADPOOL_TOKENS"] = str(threadpool_tokens)
-    out.print(f"serving http://127.0.0.1:{port}  (docs: http://127.0.0.1:{port}/docs, Ctrl-C stops)")
-    uvicorn.run("target_app.main:app_from_env", factory=True, host="127.0.0.1", port=port,
-                log_level="info")  # fmt: skip
+    out.print(
+        f"serving http://127.0.0.1:{port}  (docs: http://127.0.0.1:{port}/docs, Ctrl-C stops)"
+    )
+    uvicorn.run(
+        "target_app.main:app_from_env", factory=True, host="127.0.0.1", port=port, log_level="info"
+    )
 
 
 def main() -> None:

@@ -45,10 +45,19 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
 
 def _empty_samples() -> pd.DataFrame:
     return pd.DataFrame(
-        {c: pd.Series(dtype=t) for c, t in
-         [("start", float), ("elapsed_ms", float), ("status", int), ("error", str),
-          ("end", float), ("in_window", bool), ("ok", bool)]}
-    )  # fmt: skip
+        {
+            c: pd.Series(dtype=t)
+            for c, t in [
+                ("start", float),
+                ("elapsed_ms", float),
+                ("status", int),
+                ("error", str),
+                ("end", float),
+                ("in_window", bool),
+                ("ok", bool),
+            ]
+        }
+    )
 
 
 def load_metrics(run_dir: Path, measurement: Measurement) -> list[dict[str, Any]]:
@@ -169,12 +178,37 @@ def timeseries(run_dir: Path, measurement: Measurement, bin_s: float = 1.0) -> p
     frame = frame[frame["end"] <= measurement.window_end]
     frame = frame.assign(bin=np.floor((frame["end"] - origin) / bin_s) * bin_s)
     grouped = frame.groupby("bin")
+    latency = frame[frame["ok"]].groupby("bin")["elapsed_ms"]  # successes only, as summarize
     out = pd.DataFrame(
         {
             "rps": grouped["ok"].sum() / bin_s,
             "errors_per_s": (~frame["ok"]).groupby(frame["bin"]).sum() / bin_s,
-            "p50_ms": grouped["elapsed_ms"].median(),
-            "p99_ms": grouped["elapsed_ms"].quantile(0.99),
+            "p50_ms": latency.median(),
+            "p99_ms": latency.quantile(0.99),
         }
     )
     return out.reset_index().rename(columns={"bin": "t"})
+
+
+def bin_rps(run_dir: Path, measurement: Measurement, bin_s: float = 1.0) -> np.ndarray:
+    """Successful completions per second in each whole ``bin_s`` bin of the measured window:
+    the batch means behind throughput confidence intervals and significance tests."""
+    if measurement.status != "ok":
+        return np.array([], dtype=float)
+    frame = load_samples(run_dir, measurement)
+    window = frame[frame["in_window"] & frame["ok"]]
+    span = measurement.window_end - measurement.window_start
+    bins = int(span // bin_s)
+    if bins < 1:
+        return np.array([len(window) / span if span > 0 else 0.0])
+    index = np.floor((window["end"].to_numpy() - measurement.window_start) / bin_s).astype(int)
+    counts = np.bincount(index[(index >= 0) & (index < bins)], minlength=bins)
+    return counts.astype(float) / bin_s
+
+
+def bins_by_group(run_dir: Path, run: Run) -> dict[tuple[str, str, int], np.ndarray]:
+    """Per-second RPS bins pooled over repeats, keyed by (scenario, endpoint, users)."""
+    pooled: dict[tuple[str, str, int], list[np.ndarray]] = {}
+    for m in run.measurements:
+        pooled.setdefault((m.scenario, m.endpoint, m.users), []).append(bin_rps(run_dir, m))
+    return {key: np.concatenate(parts) for key, parts in pooled.items()}

@@ -34,14 +34,14 @@ def palette(endpoints: pd.DataFrame) -> dict[str, str]:
     """Endpoint label → colour: the variant's colour, lighter for the 2nd, 3rd… of a variant."""
     colours: dict[str, str] = {}
     seen: dict[str, int] = {}
-    for label, variant in endpoints[["endpoint", "variant"]].drop_duplicates().itertuples(
-        index=False
+    for label, variant in (
+        endpoints[["endpoint", "variant"]].drop_duplicates().itertuples(index=False)
     ):
         index = seen.get(variant, 0)
         seen[variant] = index + 1
         base = np.array(mcolors.to_rgb(VARIANT_COLOURS.get(variant, "#777777")))
         shade = base + (1 - base) * min(0.55, 0.28 * index) if index else base
-        colours[label] = mcolors.to_hex(shade)
+        colours[label] = mcolors.to_hex(tuple(float(v) for v in shade))  # type: ignore[arg-type]
     return colours
 
 
@@ -68,13 +68,27 @@ def rps_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
             [heights - rows["rps_min"].to_numpy(float), rows["rps_max"].to_numpy(float) - heights]
         )
         pos = x - 0.4 + width * (i + 0.5)
-        bars = ax.bar(pos, heights, width, color=colours[label], label=label,
-                      yerr=np.nan_to_num(err), capsize=3, ecolor="#333333")  # fmt: skip
+        bars = ax.bar(
+            pos,
+            heights,
+            width,
+            color=colours[label],
+            label=label,
+            yerr=np.nan_to_num(err),
+            capsize=3,
+            ecolor="#333333",
+        )
         for bar, value in zip(bars, heights, strict=True):
             if np.isfinite(value):
-                ax.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            ha="center", va="bottom", fontsize=8, xytext=(0, 2),
-                            textcoords="offset points")  # fmt: skip
+                ax.annotate(
+                    f"{value:,.0f}",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
     repeats = int(data["repeats"].max()) if len(data) else 0
     ax.set_title(f"{scenario}: throughput (median of {repeats} repeat(s), bars min–max)")
     ax.set_xlabel("concurrent users")
@@ -90,8 +104,9 @@ def latency_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
     data = table[table["scenario"] == scenario]
     colours = palette(data)
     levels = sorted(data["users"].unique())
-    fig, axes = plt.subplots(1, len(levels), figsize=(max(6.0, 3.2 * len(levels)), 4.2),
-                             squeeze=False, sharey=True)  # fmt: skip
+    fig, axes = plt.subplots(
+        1, len(levels), figsize=(max(6.0, 3.2 * len(levels)), 4.2), squeeze=False, sharey=True
+    )
     values = data[["p50_ms", "p90_ms", "p99_ms"]].to_numpy(float)
     finite = values[np.isfinite(values) & (values > 0)]
     log = finite.size > 0 and finite.max() / max(finite.min(), 1e-3) > 50
@@ -99,9 +114,14 @@ def latency_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
         rows = data[data["users"] == users]
         x = np.arange(len(rows))
         for j, (pct, alpha) in enumerate((("p50_ms", 1.0), ("p90_ms", 0.7), ("p99_ms", 0.45))):
-            ax.bar(x - 0.27 + 0.27 * j, rows[pct], 0.26, alpha=alpha,
-                   color=[colours[e] for e in rows["endpoint"]],
-                   label=pct.split("_")[0])  # fmt: skip
+            ax.bar(
+                x - 0.27 + 0.27 * j,
+                rows[pct],
+                0.26,
+                alpha=alpha,
+                color=[colours[e] for e in rows["endpoint"]],
+                label=pct.split("_")[0],
+            )
         ax.set_xticks(x, rows["endpoint"], rotation=20, ha="right", fontsize=8)
         ax.set_title(f"{users} users", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -119,8 +139,14 @@ def timeline(run_dir: Path, run: Run, scenario: str, out: Path) -> Path:
     measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
     top = max((m.users for m in measurements), default=0)
     chosen = [m for m in measurements if m.users == top and m.repeat == 0]
-    colours = palette(pd.DataFrame({"endpoint": [m.endpoint for m in measurements],
-                                    "variant": [m.variant for m in measurements]}))  # fmt: skip
+    colours = palette(
+        pd.DataFrame(
+            {
+                "endpoint": [m.endpoint for m in measurements],
+                "variant": [m.variant for m in measurements],
+            }
+        )
+    )
     fig, ax = plt.subplots(figsize=(7.5, 4.0))
     warmup = 0.0
     for m in chosen:

@@ -12,10 +12,27 @@ from typing import Any
 import psutil
 
 PACKAGES = (
-    "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "anyio", "pydantic", "locust",
-    "gevent", "geventhttpclient", "httpx", "httpcore", "aiohttp", "requests", "sqlalchemy",
-    "psycopg", "asyncpg", "aiosqlite", "pandas", "matplotlib",
-)  # fmt: skip
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "anyio",
+    "pydantic",
+    "locust",
+    "gevent",
+    "geventhttpclient",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "requests",
+    "sqlalchemy",
+    "psycopg",
+    "asyncpg",
+    "aiosqlite",
+    "pandas",
+    "matplotlib",
+)
 # Fields that must match for two runs to be compared as "same machine" (like pyperf).
 MACHINE_FIELDS = ("cpu_model", "cpu_count", "hostname", "python", "platform")
 

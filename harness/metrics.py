@@ -57,8 +57,12 @@ class MetricsPoller:
                 self._stop.wait(max(0.0, self.interval_s - (time.time() - asked)))
 
     def save(self, path: Path) -> None:
-        doc = {"url": self.url, "interval_s": self.interval_s, "errors": self.errors,
-               "series": self.series}  # fmt: skip
+        doc = {
+            "url": self.url,
+            "interval_s": self.interval_s,
+            "errors": self.errors,
+            "series": self.series,
+        }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=0, sort_keys=True))
         tmp.replace(path)

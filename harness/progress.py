@@ -41,18 +41,33 @@ class RichProgress:
 
     def start(self, total: int, total_s: float) -> None:
         self.total = total
-        self.bar.update(self.total_task, total=total, completed=0, visible=True,
-                        description=f"run (~{total_s / 60:.1f} min)", status=f"0/{total}")  # fmt: skip
+        self.bar.update(
+            self.total_task,
+            total=total,
+            completed=0,
+            visible=True,
+            description=f"run (~{total_s / 60:.1f} min)",
+            status=f"0/{total}",
+        )
 
     def measurement(self, index: int, title: str, seconds: float) -> None:
         self.index, self.window_s = index, seconds
-        self.bar.update(self.current, description=title, total=seconds, completed=0,
-                        visible=True, status="starting")  # fmt: skip
+        self.bar.update(
+            self.current,
+            description=title,
+            total=seconds,
+            completed=0,
+            visible=True,
+            status="starting",
+        )
 
     def tick(self, elapsed_s: float, count: int, errors: int, rps: float, phase: str) -> None:
         err = f" [red]{errors} errors[/]" if errors else ""
-        self.bar.update(self.current, completed=min(max(elapsed_s, 0.0), self.window_s),
-                        status=f"{phase}: {rps:,.0f} req/s{err}")  # fmt: skip
+        self.bar.update(
+            self.current,
+            completed=min(max(elapsed_s, 0.0), self.window_s),
+            status=f"{phase}: {rps:,.0f} req/s{err}",
+        )
 
     def done(self, title: str, rps: float, errors: int) -> None:
         self.bar.update(self.total_task, completed=self.index, status=f"{self.index}/{self.total}")

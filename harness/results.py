@@ -59,7 +59,9 @@ class Measurement:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
         names = {f.name for f in fields(cls)}
-        missing = sorted(n for n in names if n not in data and n not in ("status", "error", "model"))
+        missing = sorted(
+            n for n in names if n not in data and n not in ("status", "error", "model")
+        )
         if missing:
             raise ValueError(f"measurement {data.get('id', '?')}: missing {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -158,9 +160,10 @@ def load(run_dir: Path) -> Run:
         measurements = tuple(Measurement.from_dict(m) for m in data.get("measurements", []))
         names = {f.name for f in fields(Run)}
         missing = sorted(
-            n for n in ("run_id", "status", "created", "command", "metadata", "scenarios")
+            n
+            for n in ("run_id", "status", "created", "command", "metadata", "scenarios")
             if n not in data
-        )  # fmt: skip
+        )
         if missing:
             raise ValueError(f"missing {', '.join(missing)}")
         kwargs = {k: v for k, v in data.items() if k in names and k != "measurements"}

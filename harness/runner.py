@@ -73,7 +73,9 @@ class Step:
 
     @property
     def title(self) -> str:
-        return f"{self.scenario.name}: {self.endpoint.label} @ {self.users} users (#{self.repeat + 1})"
+        return (
+            f"{self.scenario.name}: {self.endpoint.label} @ {self.users} users (#{self.repeat + 1})"
+        )
 
 
 def plan(scenario: Scenario) -> Iterator[Step]:
@@ -85,9 +87,7 @@ def plan(scenario: Scenario) -> Iterator[Step]:
 
 def estimate_s(scenarios: list[Scenario]) -> float:
     """Rough wall time: window + Locust start-up per measurement, app start per scenario."""
-    return sum(
-        4.0 + sum(s.warmup_s + s.duration_s + 2.5 for _ in plan(s)) for s in scenarios
-    )
+    return sum(4.0 + sum(s.warmup_s + s.duration_s + 2.5 for _ in plan(s)) for s in scenarios)
 
 
 def app_env(scenario: Scenario, options: RunOptions) -> dict[str, str]:
@@ -125,12 +125,16 @@ def run(
     try:
         for scenario in scenarios:
             with Services() as services:
-                app, scenario_record = _start_scenario(scenario, services, options, run_dir, pinning)
+                app, scenario_record = _start_scenario(
+                    scenario, services, options, run_dir, pinning
+                )
                 result = _replace_scenario(result, scenario_record)
                 save(run_dir, result)
                 for step in plan(scenario):
                     index += 1
-                    progress.measurement(index, step.title, step.scenario.warmup_s + step.scenario.duration_s)
+                    progress.measurement(
+                        index, step.title, step.scenario.warmup_s + step.scenario.duration_s
+                    )
                     measurement = _measure(step, app, services, options, run_dir, pinning, progress)
                     result = result.with_measurement(measurement)
                     save(run_dir, result)
@@ -201,17 +205,38 @@ def _measure(
     }
     window_s = scenario.warmup_s + scenario.duration_s
     argv = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), CLIENTS[options.client],
-        "--headless", "-u", str(step.users), "-r", str(max(step.users, 1)),
-        "-t", f"{int(window_s + 120)}s", "--host", app.url, "--only-summary",
-        "--loglevel", "WARNING", "--stop-timeout", "0", "--exit-code-on-error", "0",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        CLIENTS[options.client],
+        "--headless",
+        "-u",
+        str(step.users),
+        "-r",
+        str(max(step.users, 1)),
+        "-t",
+        f"{int(window_s + 120)}s",
+        "--host",
+        app.url,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "0",
+        "--exit-code-on-error",
+        "0",
+    ]
     locust = services.add(
         ManagedProcess(
-            "locust", argv, log_path=run_dir / "logs" / f"{step.id}.locust.log",
-            cpus=pinning.loadgen, env=env,
+            "locust",
+            argv,
+            log_path=run_dir / "logs" / f"{step.id}.locust.log",
+            cpus=pinning.loadgen,
+            env=env,
         ).start()
-    )  # fmt: skip
+    )
     error = ""
     with MetricsPoller(f"{app.url}/_bench/metrics", interval_s=0.5) as poller:
         error = _follow(locust, progress_path, window_s, progress)
@@ -257,7 +282,9 @@ def _measure(
         },
     )
     count = _window_count(meta)
-    progress.done(step.title, count / scenario.duration_s if ok else 0.0, int(meta.get("errors", 0)))
+    progress.done(
+        step.title, count / scenario.duration_s if ok else 0.0, int(meta.get("errors", 0))
+    )
     return measurement
 
 
@@ -265,7 +292,9 @@ def _window_count(meta: Mapping[str, Any]) -> int:
     return int(meta.get("window_count", 0))
 
 
-def _follow(locust: ManagedProcess, progress_path: Path, window_s: float, progress: Progress) -> str:
+def _follow(
+    locust: ManagedProcess, progress_path: Path, window_s: float, progress: Progress
+) -> str:
     """Wait for Locust, reporting live RPS; '' when it ended by itself, else the reason."""
     started = time.monotonic()
     deadline = started + window_s + 90.0

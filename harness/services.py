@@ -42,11 +42,22 @@ class Pinning:
         available = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
         if len(available) >= 2:
             app, rest = (available[0],), tuple(available[1:])
-            return cls(app, rest, rest, rest, f"app on CPU {app[0]}; load generator, "
-                       f"upstream and database on CPU {','.join(map(str, rest))}")  # fmt: skip
+            return cls(
+                app,
+                rest,
+                rest,
+                rest,
+                f"app on CPU {app[0]}; load generator, "
+                f"upstream and database on CPU {','.join(map(str, rest))}",
+            )
         everything = tuple(available)
-        return cls(everything, everything, everything, everything,
-                   "only one CPU: app and load generator share it (results are pessimistic)")  # fmt: skip
+        return cls(
+            everything,
+            everything,
+            everything,
+            everything,
+            "only one CPU: app and load generator share it (results are pessimistic)",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -224,13 +235,22 @@ def start_app(
         port = free_port()
     env = {**os.environ, **settings_env, "PYTHONUNBUFFERED": "1"}
     argv = [
-        sys.executable, "-m", "uvicorn", "target_app.main:app_from_env", "--factory",
-        "--host", HOST, "--port", str(port), "--workers", "1",
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    child = services.add(
-        ManagedProcess("app", argv, log_path=log_path, cpus=cpus, env=env).start()
-    )
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "target_app.main:app_from_env",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    child = services.add(ManagedProcess("app", argv, log_path=log_path, cpus=cpus, env=env).start())
     app = App(child, port)
     info = wait_ready(child, f"{app.url}/_bench/info", ready_timeout_s, "the app")
     return app, info

@@ -7,6 +7,7 @@ is loaded as given, so users can keep their own scenarios outside the package.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,11 @@ def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scena
     for name in suite.scenarios:
         item = known.get(name)
         if not isinstance(item, Scenario):
-            raise ScenarioError(f"{suite.name}: scenarios: {name!r} is not a known scenario")
+            names = ", ".join(sorted(n for n, v in known.items() if isinstance(v, Scenario)))
+            where = Path(suite.source).name if suite.source else suite.name
+            raise ScenarioError(
+                f"{where}: scenarios: {name!r} is not a known scenario; known: {names}"
+            )
         scenario = item.with_overrides(
             users=suite.users,
             duration_s=suite.duration_s,
@@ -94,7 +99,9 @@ def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scena
         )
         extra = suite.overrides.get(name, {})
         scenario = scenario.with_overrides(
-            users=parse_users(extra["users"], f"overrides.{name}.users") if "users" in extra else None,
+            users=parse_users(extra["users"], f"overrides.{name}.users")
+            if "users" in extra
+            else None,
             duration_s=_opt_duration(extra, "duration", name),
             warmup_s=_opt_duration(extra, "warmup", name),
             repeat=int(extra["repeat"]) if "repeat" in extra else None,
@@ -105,14 +112,15 @@ def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scena
     return scenarios
 
 
-def _opt_duration(data: dict[str, Any], key: str, where: str) -> float | None:
+def _opt_duration(data: Mapping[str, Any], key: str, where: str) -> float | None:
     return parse_duration(data[key], f"overrides.{where}.{key}") if key in data else None
 
 
 def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise ScenarioError(f"{where}unknown field(s) {', '.join(unknown)}")
+        prefix = f"{where.rstrip('.')}: " if where else ""
+        raise ScenarioError(f"{prefix}unknown field(s) {', '.join(unknown)}")
 
 
 def _require(data: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
@@ -191,6 +199,9 @@ def _suite(data: dict[str, Any], path: Path) -> Suite:
         if not isinstance(extra, dict):
             raise ScenarioError(f"overrides.{name}: expected a table")
         _check_keys(extra, _OVERRIDE_KEYS, f"overrides.{name}.")
+    stray = sorted(set(overrides) - set(_str_list(data, "scenarios")))
+    if stray:
+        raise ScenarioError(f"overrides: {', '.join(stray)} not in this suite's scenarios")
     return Suite(
         name=_require(data, "name", str),
         description=_require(data, "description", str),

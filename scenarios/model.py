@@ -1,4 +1,4 @@
-"""Frozen, validated scenario objects. Validation errors name the field; the loader adds the file."""
+"""Frozen, validated scenario objects; errors name the field, the loader adds the file."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def parse_users(value: object, what: str = "users") -> tuple[int, ...]:
         except (TypeError, ValueError):
             raise ScenarioError(f"{what}: {item!r} is not a whole number of users") from None
         if isinstance(item, float | bool) or not 1 <= level <= MAX_USERS:
-            raise ScenarioError(f"{what}: each level must be a whole number 1..{MAX_USERS}, got {item!r}")
+            raise ScenarioError(
+                f"{what}: each level must be a whole number 1..{MAX_USERS}, got {item!r}"
+            )
         levels.append(level)
     if not levels:
         raise ScenarioError(f"{what}: give at least one users level, e.g. 10,50,100")
@@ -82,7 +84,8 @@ class Endpoint:
             raise ScenarioError(f"endpoints.path: {self.path!r} must start with /")
         if self.concurrency not in CONCURRENCY:
             raise ScenarioError(
-                f"endpoints.concurrency: {self.concurrency!r} is not one of {', '.join(CONCURRENCY)}"
+                f"endpoints.concurrency: {self.concurrency!r} is not one of "
+                f"{', '.join(CONCURRENCY)}"
             )
 
     def render(self, parameters: Mapping[str, Any]) -> Endpoint:
@@ -204,9 +207,7 @@ class Suite:
     warmup_s: float | None = None
     repeat: int | None = None
     tags: tuple[str, ...] = ()
-    overrides: Mapping[str, Mapping[str, Any]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     source: str = ""
 
     def __post_init__(self) -> None:

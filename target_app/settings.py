@@ -18,10 +18,14 @@ class Settings(BaseSettings):
         10.0, gt=0, le=1000, description="period of the event-loop lag ticker"
     )
     # Upstream ("external API") and database: used by the I/O workload families.
-    upstream_url: str = Field("", description="base URL of the upstream service (from settings only)")
+    upstream_url: str = Field(
+        "", description="base URL of the upstream service (from settings only)"
+    )
     http_max_connections: int = Field(100, ge=1, le=10_000)
     http_timeout_s: float = Field(10.0, gt=0, le=300)
-    database_url: str = Field("", description="SQLAlchemy URL of the database, empty = no DB routes")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the database, empty = no DB routes"
+    )
     db_pool_size: int = Field(10, ge=1, le=1000)
     db_max_overflow: int = Field(0, ge=0, le=1000)
     db_pool_timeout_s: float = Field(30.0, gt=0, le=300)
