@@ -170,8 +170,108 @@ def draw_all(run_dir: Path, run: Run, table: pd.DataFrame) -> dict[str, list[str
     for scenario in dict.fromkeys(table["scenario"]) if len(table) else []:
         files = [
             rps_bars(table, scenario, run_dir / f"rps-{scenario}.png"),
+            sweep(table, scenario, run_dir / f"sweep-{scenario}.png"),
             latency_bars(table, scenario, run_dir / f"latency-{scenario}.png"),
             timeline(run_dir, run, scenario, run_dir / f"timeline-{scenario}.png"),
+            signals(run_dir, run, scenario, run_dir / f"signals-{scenario}.png"),
         ]
-        charts[scenario] = [f.name for f in files]
+        charts[scenario] = [f.name for f in files if f is not None]
     return charts
+
+
+def signals(run_dir: Path, run: Run, scenario: str, out: Path) -> Path | None:
+    """Server-side signals over time at the highest users level (first repeat): event-loop lag,
+    thread-pool tokens in use, app CPU — the evidence of *why* throughput is what it is."""
+    measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
+    top = max((m.users for m in measurements), default=0)
+    chosen = [m for m in measurements if m.users == top and m.repeat == 0]
+    if not chosen:
+        return None
+    colours = palette(
+        pd.DataFrame(
+            {
+                "endpoint": [m.endpoint for m in measurements],
+                "variant": [m.variant for m in measurements],
+            }
+        )
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    plotted = False
+    for m in chosen:
+        series = analysis.load_metrics(run_dir, m)
+        if not series:
+            continue
+        t = np.array([s["t"] for s in series]) - m.window_start
+        lag = [s["loop_lag_ms"]["max"] for s in series]
+        busy = [s["gauges"].get("threadpool_borrowed", {}).get("max", np.nan) for s in series]
+        cpu_s = np.array([s["cpu_s"] for s in series])
+        cpu = np.diff(cpu_s) / np.maximum(np.diff(t), 1e-6) * 100
+        kw = {"color": colours[m.endpoint], "label": m.endpoint, "marker": "."}
+        axes[0].plot(t, lag, **kw)
+        axes[1].plot(t, busy, **kw)
+        axes[2].plot(t[1:], cpu, **kw)
+        plotted = True
+    if not plotted:
+        plt.close(fig)
+        return None
+    titles = ("event-loop lag (max per 0.5 s)", "thread-pool tokens in use (max)", "app CPU")
+    ylabels = ("lag (ms)", "tokens", "CPU (% of one core)")
+    for ax, title, ylabel in zip(axes, titles, ylabels, strict=True):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("time from start of the measured window (s)")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{scenario}: server-side signals at {top} users")
+    return _save(fig, out)
+
+
+def sweep(table: pd.DataFrame, scenario: str, out: Path) -> Path | None:
+    """RPS and latency against users, with the capacity model's prediction as dashed lines;
+    drawn when the scenario measured at least two users levels. ``table`` carries predictions."""
+    data = table[table["scenario"] == scenario]
+    if data["users"].nunique() < 2:
+        return None
+    colours = palette(data)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for label, colour in colours.items():
+        rows = data[data["endpoint"] == label].sort_values("users")
+        left.plot(rows["users"], rows["rps"], marker="o", color=colour, label=label)
+        if "predicted_rps" in rows and rows["predicted_rps"].notna().any():
+            left.plot(
+                rows["users"],
+                rows["predicted_rps"],
+                linestyle="--",
+                color=colour,
+                alpha=0.7,
+                label=f"{label} (predicted)",
+            )
+        right.plot(rows["users"], rows["p50_ms"], marker="o", color=colour, label=f"{label} p50")
+        right.plot(
+            rows["users"],
+            rows["p99_ms"],
+            marker="^",
+            linestyle=":",
+            color=colour,
+            label=f"{label} p99",
+        )
+    left.set_title(f"{scenario}: throughput vs users (dashed: Little's-law prediction)")
+    left.set_ylabel("successful requests / s")
+    right.set_title(f"{scenario}: latency vs users")
+    right.set_ylabel("latency (ms)")
+    values = data[["p50_ms", "p99_ms"]].to_numpy(float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    if finite.size and finite.max() / max(finite.min(), 1e-3) > 50:
+        right.set_yscale("log")
+        right.set_ylabel("latency (ms), log scale")
+    for ax in (left, right):
+        ax.set_xlabel("concurrent users")
+        ax.set_xscale("log")
+        levels = sorted(data["users"].unique())
+        ax.set_xticks(levels, [str(v) for v in levels])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    left.set_ylim(bottom=0)
+    return _save(fig, out)

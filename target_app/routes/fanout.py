@@ -7,10 +7,11 @@
 - ``/async/fanout/gather``: ``asyncio.gather`` of the n calls → about one latency.
 - ``/async/fanout/semaphore?k=``: gather under ``asyncio.Semaphore(k)`` → ⌈n / k⌉ × latency.
 
-The async routes use the http family's shared ``aiohttp.ClientSession`` (see ``ASYNC_CLIENT``):
-``httpx.AsyncClient`` (0.28 / httpcore 1.0) spends so much CPU per call under concurrency that a
-gather of many calls would measure the client, not the pattern. The client set-up, limits and
-error mapping (502 upstream error, 504 timeout, 503 no upstream) are the http family's.
+The async routes use the http family's shared ``aiohttp.ClientSession`` (``ASYNC_CLIENT``):
+with httpx 0.28.1 / httpcore 1.0.9 the ``AsyncClient``'s pool bookkeeping costs CPU that grows
+with the number of connections in use (see the http family's notes), so a gather of many calls
+would measure httpcore's pool, not the pattern. Client set-up, limits and error mapping (502
+upstream error, 504 timeout, 503 no upstream) are the http family's.
 """
 
 from __future__ import annotations
