@@ -148,12 +148,22 @@ def run_command(
         str,
         typer.Option(help="load generator client: raw (lean) or fasthttp (Locust FastHttpUser)"),
     ] = "raw",
+    database: Annotated[
+        str, typer.Option(help="database of the DB scenarios: postgres (embedded) or sqlite")
+    ] = "postgres",
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="use your own PostgreSQL (postgresql://user:pw@host/db) instead"),
+    ] = None,
+    upstream_latency: Annotated[
+        str | None, typer.Option(help="latency of the upstream API calls, e.g. 50ms")
+    ] = None,
     timeout: Annotated[str, typer.Option(help="per-request timeout of the load generator")] = "30s",
     report: Annotated[bool, typer.Option(help="build the HTML report when the run ends")] = True,
 ) -> None:
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
+    from harness import dependencies, runner
     from harness import report as report_mod
-    from harness import runner
     from scenarios import resolve
 
     levels = _users(users)
@@ -161,6 +171,15 @@ def run_command(
     warmup_s = _seconds("--warmup", warmup)
     timeout_s = _seconds("--timeout", timeout) or 30.0
     parameters = _params(param or [])
+    if upstream_latency is not None:
+        latency_s = _seconds("--upstream-latency", upstream_latency) or 0.0
+        if latency_s > 10:
+            raise typer.BadParameter("must be at most 10s", param_hint="--upstream-latency")
+        parameters["latency_ms"] = round(latency_s * 1000)
+    if database not in dependencies.DATABASES:
+        raise typer.BadParameter(f"{database!r} is not postgres or sqlite", param_hint="--database")
+    if database_url is not None and not database_url.startswith(("postgresql://", "postgres://")):
+        raise typer.BadParameter("expected a postgresql:// URL", param_hint="--database-url")
     if client not in runner.CLIENTS:
         raise typer.BadParameter(f"{client!r} is not raw or fasthttp", param_hint="--client")
     if duration_s is not None and duration_s < 1:
@@ -187,6 +206,11 @@ def run_command(
         client=client,
         request_timeout_s=timeout_s,
         settings=settings,
+        dependencies=dependencies.Options(
+            database=database,
+            database_url=database_url or "",
+            upstream_latency_ms=parameters.get("latency_ms"),
+        ),
         command=("bench", *sys.argv[1:]),
     )
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)

@@ -82,7 +82,8 @@ def _init_worker() -> None:
     would make it ignore SIGTERM) and the loop's wakeup fd (a signal in the worker would poke the
     server's loop). Ctrl-C reaches the whole process group: the worker ignores it and lets the
     server shut the pool down. If the server dies without shutting down, Linux sends the worker
-    SIGTERM (``PR_SET_PDEATHSIG``) instead of leaving an orphan blocked on its queue.
+    SIGTERM (``PR_SET_PDEATHSIG``) instead of leaving an orphan blocked on its queue. (That signal
+    follows the *thread* that forked: the event-loop thread, which lives as long as the server.)
     """
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
