@@ -115,7 +115,7 @@ class Prediction:
     def sentence(self, label: str, measured_rps: float) -> str:
         """ "sync sleep: 390 RPS = 97% of 40 threads / 0.1 s — the thread pool is the cap" """
         ratio = measured_rps / self.rps if self.rps else float("nan")
-        if self.kind == "cpu":
+        if self.kind == "cpu" and self.binding == "CPU":
             how = f"the CPU ceiling measured on the baseline ({self.rps:,.0f} RPS)"
         else:
             how = f"{self.concurrency:g} / {self.latency_ms / 1000:.3g} s"
@@ -135,6 +135,7 @@ def predict(
     concurrency: str,
     service_ms: str,
     calls: str = "1",
+    max_rps: str = "",
     limits: tuple[str, ...] | list[str] = (),
     parameters: Mapping[str, float] | None = None,
     context: Context,
@@ -157,6 +158,8 @@ def predict(
         )
     elif concurrency == "serial":
         candidates.append((1.0, "event loop blocked: 1 request at a time", "loop"))
+    elif concurrency == "cpu":
+        candidates.append((context.cpus, f"app CPUs: {context.cpus:g} (CPU-bound work)", "cpu"))
     elif concurrency == "process_pool":
         workers = min(context.process_workers, context.cpus)
         candidates.append((workers, f"process pool on {workers:g} CPU(s)", "limit"))
@@ -171,6 +174,12 @@ def predict(
         rps = context.cpu_ceiling_rps or math.inf
         return Prediction(rps, c, latency, "CPU", "cpu")
     rps = c / (latency / 1000.0)
+    if max_rps:
+        cap = evaluate(max_rps, names)
+        if cap < rps:
+            first = next((n for n in LIMIT_NAMES if n in max_rps), "")
+            what = LIMIT_NAMES[first].split(":")[0] if first else "throughput cap"
+            rps, binding, kind = cap, f"{what}: {cap:,.0f} RPS held after the response", "limit"
     if context.cpu_ceiling_rps is not None and rps > context.cpu_ceiling_rps:
         return Prediction(context.cpu_ceiling_rps, c, latency, "CPU", "cpu")
     return Prediction(rps, c, latency, binding, kind)

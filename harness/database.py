@@ -20,6 +20,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -31,7 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psutil
@@ -40,45 +40,13 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from harness.errors import BenchError
-from target_app.routes.database import (
-    CATEGORIES,
-    ITEMS,
-    SEED_ROWS,
-    async_url,
-    backend_of,
-    sync_url,
-)
+from target_app.routes.database import CATEGORIES, ITEMS, SEED_ROWS, async_url, backend_of, sync_url
 from target_app.settings import redact_url
-
-__all__ = [
-    "EmbeddedPostgres",
-    "SeedResult",
-    "asyncpg_url",
-    "check_database_url",
-    "database_info",
-    "find_postgres_bin",
-    "psycopg_url",
-    "seed_items",
-]
 
 FALLBACK_USER = "bench-postgres"
 SQLITE_HINT = "or use --database sqlite"
 # Durability off: a benchmark fixture, thrown away after the run. Recorded with the run.
-BENCH_SETTINGS: dict[str, str] = {
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-}
-
-
-def psycopg_url(url: str) -> str:
-    """``postgresql://…`` → ``postgresql+psycopg://…`` (the sync driver of the app)."""
-    return sync_url(url)
-
-
-def asyncpg_url(url: str) -> str:
-    """``postgresql://…`` → ``postgresql+asyncpg://…`` (the async driver of the app)."""
-    return async_url(url)
+BENCH_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 def find_postgres_bin(bin_dir: str | Path | None = None) -> Path:
@@ -123,12 +91,9 @@ def _unprivileged_user() -> _RunAs | None:
         with contextlib.suppress(KeyError):
             entry = pwd.getpwnam(name)
             return _RunAs(name, entry.pw_uid, entry.pw_gid)
+    args = ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", FALLBACK_USER]
     try:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(args, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as error:
         raise BenchError(
             f"running as root, PostgreSQL needs an unprivileged user and 'useradd "
@@ -165,6 +130,7 @@ class EmbeddedPostgres:
         *,
         settings: Mapping[str, str] | None = None,
         bin_dir: str | Path | None = None,
+        cpus: set[int] | None = None,
         start_timeout_s: float = 30.0,
     ) -> None:
         if not 1 <= max_connections <= 10_000:
@@ -174,6 +140,7 @@ class EmbeddedPostgres:
         self.settings = {**BENCH_SETTINGS, **(settings or {})}
         self.bin_dir = find_postgres_bin(bin_dir)
         self.start_timeout_s = start_timeout_s
+        self.cpus = set(cpus) if cpus else None
         self.port = 0
         self.folder: Path | None = None
         self.run_as: _RunAs | None = None
@@ -194,11 +161,13 @@ class EmbeddedPostgres:
 
     @property
     def psycopg_url(self) -> str:
-        return psycopg_url(self.url)
+        """``postgresql+psycopg://…``: the app's sync driver (``sync_url`` for any URL)."""
+        return sync_url(self.url)
 
     @property
     def asyncpg_url(self) -> str:
-        return asyncpg_url(self.url)
+        """``postgresql+asyncpg://…``: the app's async driver (``async_url`` for any URL)."""
+        return async_url(self.url)
 
     def metadata(self) -> dict[str, Any]:
         """``database_info`` plus how this server was started (user, settings, start-up time)."""
@@ -209,15 +178,14 @@ class EmbeddedPostgres:
             "run_as_user": self.run_as.name if self.run_as else pwd.getpwuid(os.getuid()).pw_name,
             "start_settings": {"max_connections": str(self.max_connections), **self.settings},
             "startup_s": dict(self.timings),
+            "cpus": sorted(self.cpus) if self.cpus else None,
         }
 
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -250,6 +218,7 @@ class EmbeddedPostgres:
             self.port = self.requested_port or _free_port()
             self._process = self._spawn(bin_dir, data)
             if self._wait_ready():
+                self._pin()
                 break
             if self.requested_port or "already in use" not in _tail(self._log, 20) or attempt == 2:
                 raise BenchError(
@@ -264,24 +233,21 @@ class EmbeddedPostgres:
         assert self.folder is not None
         return self.folder / "postgres.log"
 
-    def _env(self) -> dict[str, str]:
+    def _child_kwargs(self) -> dict[str, Any]:
+        """In the temporary folder, without PG* variables, as the unprivileged user if root."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["LC_ALL"] = "C"
-        return env
-
-    def _privileges(self) -> dict[str, Any]:
-        return self.run_as.popen_kwargs() if self.run_as else {}
+        privileges = self.run_as.popen_kwargs() if self.run_as else {}
+        return {
+            "cwd": self.folder,
+            "env": {**env, "LC_ALL": "C"},
+            "stdin": subprocess.DEVNULL,
+            **privileges,
+        }
 
     def _run_checked(self, args: list[str], what: str) -> None:
+        timeout = self.start_timeout_s
         result = subprocess.run(
-            args,
-            cwd=self.folder,
-            env=self._env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=self.start_timeout_s,
-            **self._privileges(),
+            args, capture_output=True, text=True, timeout=timeout, **self._child_kwargs()
         )
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
@@ -292,8 +258,9 @@ class EmbeddedPostgres:
         assert self.run_as is not None and self.folder is not None
         probe = [str(self.bin_dir / "postgres"), "--version"]
         try:
-            subprocess.run(probe, cwd=self.folder, capture_output=True, check=True, timeout=10,
-                           env=self._env(), **self._privileges())  # fmt: skip
+            subprocess.run(
+                probe, capture_output=True, check=True, timeout=10, **self._child_kwargs()
+            )
             return self.bin_dir
         except (OSError, subprocess.CalledProcessError):
             # keep the wheel's layout: the binaries' RPATH is $ORIGIN/../../../pgserver.libs
@@ -322,15 +289,13 @@ class EmbeddedPostgres:
         for key, value in options.items():
             args += ["-c", f"{key}={value}"]
         with open(self._log, "ab") as log:
+            # own session: Ctrl-C reaches us only, and we stop the server after the app
             return subprocess.Popen(
                 args,
-                cwd=self.folder,
-                env=self._env(),
-                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
-                **self._privileges(),
+                start_new_session=True,
+                **self._child_kwargs(),
             )
 
     def _wait_ready(self) -> bool:
@@ -350,6 +315,14 @@ class EmbeddedPostgres:
         raise BenchError(
             f"embedded PostgreSQL not ready after {self.start_timeout_s:g} s: {_tail(self._log)}"
         )
+
+    def _pin(self) -> None:
+        """Pin the postmaster and its children; backends forked later inherit the affinity."""
+        if self.cpus and self._process is not None:
+            main = psutil.Process(self._process.pid)
+            for process in [main, *main.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    process.cpu_affinity(sorted(self.cpus))
 
     def _conninfo(self) -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
@@ -381,6 +354,14 @@ class EmbeddedPostgres:
 # --- user-given databases, metadata, seeding --------------------------------------------------
 
 
+def _reason(error: BaseException, url: str) -> str:
+    """First line of an error, with the URL's password masked if it appears (drivers don't)."""
+    lines = str(error).strip().splitlines()
+    message = lines[0].strip() if lines else type(error).__name__
+    found = re.match(r"[^:/]+://[^:/@]*:([^@]{4,})@", url)  # shorter ones would mask words
+    return message.replace(found.group(1), "***") if found else message
+
+
 def _libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -390,22 +371,20 @@ def check_database_url(url: str, timeout_s: float = 3.0) -> dict[str, Any]:
     try:
         backend = backend_of(url)
     except Exception as error:  # malformed URL or unknown backend
-        raise BenchError(f"bad --database-url {redact_url(url)}: {error}") from error
+        reason = _reason(error, url)
+        raise BenchError(f"bad --database-url {redact_url(url)}: {reason}") from error
     try:
         return database_info(url, timeout_s=timeout_s)
     except Exception as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        password = make_url(url).password
-        if password:
-            reason = reason.replace(str(password), "***")
-        hint = "is the server running and the URL right?" if backend == "postgresql" else ""
-        raise BenchError(
-            f"cannot connect to {redact_url(url)}: {reason} {hint} ({SQLITE_HINT})"
-        ) from error
+        reason = _reason(error, url)
+        hint = "check the URL and that the server is up, or use --database postgres (embedded)"
+        if backend == "sqlite":
+            hint = "seed it first, or use --database sqlite (a fresh seeded file)"
+        raise BenchError(f"cannot connect to {redact_url(url)}: {reason}; {hint}") from error
 
 
 def database_info(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
-    """What a run records about its database: version, max_connections, fsync, rows."""
+    """What a run records about its database: server version, max_connections, fsync."""
     if backend_of(url) == "sqlite":
         path = make_url(url).database or ""
         if not path or not Path(path).exists():
@@ -413,13 +392,20 @@ def database_info(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
         with contextlib.closing(sqlite3.connect(path, timeout=timeout_s)) as conn:
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             sync = conn.execute("PRAGMA synchronous").fetchone()[0]
-        return {"backend": "sqlite", "server_version": sqlite3.sqlite_version, "path": path,
-                "journal_mode": mode, "synchronous": sync, "max_connections": None}  # fmt: skip
+        version = sqlite3.sqlite_version
+        return {
+            "backend": "sqlite",
+            "server_version": version,
+            "path": path,
+            "journal_mode": mode,
+            "synchronous": sync,
+            "max_connections": None,
+        }
     names = ("server_version", "max_connections", "fsync", "synchronous_commit", "shared_buffers")
     query = "SELECT " + ", ".join(f"current_setting('{n}')" for n in names)
     timeout = max(2, round(timeout_s))  # libpq's minimum
     with psycopg.connect(_libpq_url(url), connect_timeout=timeout) as conn:
-        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+        row = conn.execute(query).fetchone()
     assert row is not None
     info: dict[str, Any] = {"backend": "postgresql", **dict(zip(names, row, strict=True))}
     info["max_connections"] = int(info["max_connections"])

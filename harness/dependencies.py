@@ -16,6 +16,7 @@ from typing import Any
 from harness.errors import BenchError
 from harness.services import HOST, ManagedProcess, Pinning, Services, free_port, wait_ready
 from scenarios.model import Scenario
+from target_app.settings import redact_url
 
 DATABASES = ("postgres", "sqlite")
 
@@ -34,13 +35,18 @@ class Started:
 
 
 def start(
-    scenario: Scenario, services: Services, options: Options, run_dir: Path, pinning: Pinning
+    scenario: Scenario,
+    services: Services,
+    options: Options,
+    run_dir: Path,
+    pinning: Pinning,
+    settings: dict[str, Any] | None = None,
 ) -> Started:
     started = Started()
     if "upstream" in scenario.services:
         _start_upstream(scenario, services, run_dir, pinning, started)
     if "database" in scenario.services:
-        _start_database(scenario, services, options, run_dir, pinning, started)
+        _start_database(scenario, services, options, run_dir, pinning, started, settings or {})
     return started
 
 
@@ -71,16 +77,16 @@ def _start_database(
     run_dir: Path,
     pinning: Pinning,
     started: Started,
+    extra_settings: dict[str, Any],
 ) -> None:
-    from harness import database  # imported lazily: only DB scenarios need it
-
-    url, record = database.provide(
+    settings = {**scenario.settings, **extra_settings}
+    url, record = provide(
         scenario=scenario,
         services=services,
-        kind=options.database,
-        url=options.database_url,
+        options=options,
         run_dir=run_dir,
         cpus=pinning.database,
+        settings=settings,
     )
     started.env["BENCH_DATABASE_URL"] = url
     started.record["database"] = record
@@ -89,3 +95,48 @@ def _start_database(
 def check_options(options: Options) -> None:
     if options.database not in DATABASES:
         raise BenchError(f"--database: {options.database!r} is not one of {', '.join(DATABASES)}")
+
+
+def provide(
+    *,
+    scenario: Scenario,
+    services: Services,
+    options: Options,
+    run_dir: Path,
+    cpus: tuple[int, ...],
+    settings: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    """A seeded database for the scenario: the user's PostgreSQL, an embedded one, or SQLite."""
+    from harness import database
+
+    if options.database_url:
+        info = database.check_database_url(options.database_url)
+        url = options.database_url
+        record: dict[str, Any] = {"kind": "postgres (user-provided)", **info}
+    elif options.database == "sqlite":
+        folder = run_dir / "db"
+        folder.mkdir(exist_ok=True)
+        url = f"sqlite:///{folder / 'bench.sqlite3'}"
+        record = {
+            "kind": "sqlite",
+            "note": "aiosqlite runs each connection on its own thread: "
+            "its async driver is a thread hop, not a socket the event loop waits on",
+        }
+    else:
+        pool = int(settings.get("db_pool_size", 10)) + int(settings.get("db_max_overflow", 0))
+        # one pool for the sync engine and one for the async engine, plus room for the seeding
+        max_connections = max(100, 2 * pool + 10)
+        server = services.add(
+            database.EmbeddedPostgres(max_connections=max_connections, cpus=set(cpus))
+        )
+        server.start()
+        url = server.url
+        record = {"kind": "postgres (embedded)", "pid": server.pid, **server.metadata()}
+    seeded = database.seed_items(url)
+    record["seed"] = {
+        "rows": seeded.rows,
+        "created": seeded.created,
+        "seconds": round(seeded.seconds, 3),
+    }
+    record["url"] = redact_url(url)
+    return url, record

@@ -31,6 +31,19 @@ def ceilings(table: pd.DataFrame) -> dict[str, float]:
     return found
 
 
+def flatten(extra: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric facts the app reported at start-up (``cpu.us_per_round`` → ``cpu_us_per_round``),
+    usable by name in a scenario's model expressions."""
+    names: dict[str, float] = {}
+    for key, value in extra.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            names.update(flatten(value, f"{name}_"))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            names[name] = float(value)
+    return names
+
+
 def context_for(record: dict[str, Any], run: Run, ceiling: float | None) -> capacity.Context:
     app = record.get("app", {})
     settings = app.get("settings", {})
@@ -71,8 +84,12 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
                 concurrency=concurrency,
                 service_ms=str(model.get("service_ms", "0")),
                 calls=str(model.get("calls", "1")),
+                max_rps=str(model.get("max_rps", "")),
                 limits=tuple(model.get("limits", [])),
-                parameters=record.get("parameters", {}),
+                parameters={
+                    **flatten(record.get("app", {}).get("extra", {})),
+                    **record.get("parameters", {}),
+                },
                 context=context_for(record, run, ceiling),
             )
         except capacity.ModelError:

@@ -133,16 +133,20 @@ def _scenarios(report: Report) -> list[dict[str, Any]]:
 def render(run_dir: Path, report: Report) -> Path:
     table = report.table
     saturated = bool(len(table) and table["loadgen_saturated"].any())
-    html = environment().get_template("report.html.j2").render(
-        run=report.run,
-        meta=report.run.metadata,
-        scenarios=_scenarios(report),
-        headlines=headlines_for(table) if len(table) else [],
-        warnings=report.warnings,
-        findings=report.findings,
-        claims=report.claims,
-        biggest=biggest(report.comparisons),
-        saturated=saturated,
+    html = (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            run=report.run,
+            meta=report.run.metadata,
+            scenarios=_scenarios(report),
+            headlines=headlines_for(table) if len(table) else [],
+            warnings=report.warnings,
+            findings=report.findings,
+            claims=report.claims,
+            biggest=biggest(report.comparisons),
+            saturated=saturated,
+        )
     )
     target = run_dir / "index.html"
     tmp = run_dir / ".index.html.tmp"
@@ -167,8 +171,12 @@ def markdown(report: Report) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {c.claim} | **{c.verdict}** | {c.evidence} |" for c in report.claims]
-    lines += ["", "| scenario | endpoint | users | RPS | 95% CI | predicted | measured/predicted "
-              "| p50 ms | p99 ms | errors |", "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "| scenario | endpoint | users | RPS | 95% CI | predicted | measured/predicted "
+        "| p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for r in table.itertuples():
         lines.append(
             f"| {r.scenario} | {r.endpoint} | {r.users} | {r.rps:,.1f} | "

@@ -162,7 +162,9 @@ def _start_scenario(
     scenario: Scenario, services: Services, options: RunOptions, run_dir: Path, pinning: Pinning
 ) -> tuple[App, dict[str, Any]]:
     env = app_env(scenario, options)
-    deps = dependencies.start(scenario, services, options.dependencies, run_dir, pinning)
+    deps = dependencies.start(
+        scenario, services, options.dependencies, run_dir, pinning, dict(options.settings)
+    )
     env.update(deps.env)
     app, info = start_app(
         services,
@@ -278,6 +280,7 @@ def _measure(
             "concurrency": step.endpoint.concurrency,
             "service_ms": step.endpoint.service_ms,
             "calls": step.endpoint.calls,
+            "max_rps": step.endpoint.max_rps,
             "limits": list(step.endpoint.limits),
         },
     )

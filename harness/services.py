@@ -18,13 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from harness.errors import BenchError
 
 HOST = "127.0.0.1"
+T = TypeVar("T", bound="Stoppable")
 
 
 @dataclass(frozen=True)
@@ -166,11 +167,15 @@ class ManagedProcess:
         return " | ".join(kept[-lines:])
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
 class Services:
     """Owns every child of a run; stops them all (last started first) on exit."""
 
     def __init__(self) -> None:
-        self.children: list[ManagedProcess] = []
+        self.children: list[Stoppable] = []
 
     def __enter__(self) -> Services:
         return self
@@ -183,7 +188,7 @@ class Services:
     ) -> None:
         self.stop_all()
 
-    def add(self, child: ManagedProcess) -> ManagedProcess:
+    def add(self, child: T) -> T:
         self.children.append(child)
         return child
 
@@ -198,7 +203,7 @@ class Services:
                 signal.signal(signal.SIGINT, previous)
 
     def pids(self) -> list[int]:
-        return [c.pid for c in self.children if c.proc is not None]
+        return [int(getattr(c, "pid", 0)) for c in self.children if getattr(c, "pid", 0)]
 
 
 def _main_thread() -> bool:

@@ -26,12 +26,12 @@ _SCENARIO_KEYS = {
     "parameters", "settings", "services", "endpoints",
 }  # fmt: skip
 _ENDPOINT_KEYS = {"label", "variant", "path", "model", "note"}
-_MODEL_KEYS = {"concurrency", "service_ms", "calls", "limits"}
+_MODEL_KEYS = {"concurrency", "service_ms", "calls", "limits", "max_rps"}
 _SUITE_KEYS = {
     "kind", "name", "description", "tags", "scenarios", "users", "duration", "warmup",
     "repeat", "overrides",
 }  # fmt: skip
-_OVERRIDE_KEYS = {"users", "duration", "warmup", "repeat", "parameters", "settings"}
+_OVERRIDE_KEYS = {"users", "duration", "warmup", "repeat", "parameters", "settings", "endpoints"}
 
 
 def available() -> dict[str, Scenario | Suite]:
@@ -108,6 +108,8 @@ def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scena
             parameters=extra.get("parameters"),
             settings=extra.get("settings"),
         )
+        if "endpoints" in extra:
+            scenario = scenario.only(extra["endpoints"], f"overrides.{name}.endpoints")
         scenarios.append(scenario)
     return scenarios
 
@@ -163,6 +165,7 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
                 concurrency=str(model.get("concurrency", "users")),
                 service_ms=str(model.get("service_ms", "0")),
                 calls=str(model.get("calls", "1")),
+                max_rps=str(model.get("max_rps", "")),
                 limits=tuple(str(x) for x in limits),
                 note=str(raw.get("note", "")),
             )

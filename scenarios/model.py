@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 VARIANTS = ("sync", "async", "pitfall", "fixed", "antipattern")
-CONCURRENCY = ("users", "threadpool", "serial", "process_pool")
+CONCURRENCY = ("users", "threadpool", "serial", "process_pool", "cpu")
 MAX_USERS = 5000
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 
@@ -70,6 +70,7 @@ class Endpoint:
     concurrency: str = "users"
     service_ms: str = "0"
     calls: str = "1"
+    max_rps: str = ""
     limits: tuple[str, ...] = ()
     note: str = ""
 
@@ -96,6 +97,8 @@ class Endpoint:
                 path=self.path.format(**parameters),
                 service_ms=str(self.service_ms).format(**parameters),
                 calls=str(self.calls).format(**parameters),
+                max_rps=str(self.max_rps).format(**parameters),
+                limits=tuple(str(limit).format(**parameters) for limit in self.limits),
             )
         except KeyError as exc:
             raise ScenarioError(
@@ -140,7 +143,7 @@ class Scenario:
     def title(self) -> str:
         """The description with its ``{param}`` placeholders filled."""
         try:
-            return self.description.format(**self.parameters)
+            return self.description.format(**{**self.settings, **self.parameters})
         except (KeyError, IndexError, ValueError):
             return self.description
 
@@ -166,6 +169,20 @@ class Scenario:
             settings={**self.settings, **(settings or {})},
         )
 
+    def only(self, labels: object, what: str = "endpoints") -> Scenario:
+        """The scenario restricted to the endpoints with these labels (in file order)."""
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) for x in labels)
+        ):
+            raise ScenarioError(f"{what}: expected a non-empty list of endpoint labels")
+        known = [e.label for e in self.endpoints]
+        unknown = [x for x in labels if x not in known]
+        if unknown:
+            raise ScenarioError(f"{what}: unknown endpoint(s) {unknown}; {self.name} has {known}")
+        return replace(self, endpoints=tuple(e for e in self.endpoints if e.label in labels))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -187,6 +204,7 @@ class Scenario:
                     "concurrency": e.concurrency,
                     "service_ms": e.service_ms,
                     "calls": e.calls,
+                    "max_rps": e.max_rps,
                     "limits": list(e.limits),
                     "note": e.note,
                 }

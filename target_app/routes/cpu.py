@@ -43,6 +43,7 @@ import hashlib
 import multiprocessing
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated
@@ -69,6 +70,17 @@ def sha256_chain(seed: bytes, rounds: int) -> str:
     for _ in range(rounds):
         digest = sha256(digest).digest()
     return digest.hex()
+
+
+def calibrate_us_per_round(rounds: int = 20_000, tries: int = 3) -> float:
+    """CPU cost of one round on this (pinned) core, measured at start-up: the capacity model's
+    service time of the CPU endpoints is ``rounds × us_per_round``."""
+    best = float("inf")
+    for _ in range(tries):
+        start = time.perf_counter()
+        sha256_chain(b"calibration", rounds)
+        best = min(best, time.perf_counter() - start)
+    return round(best / rounds * 1e6, 4)
 
 
 def _payload(seed: str, rounds: int, digest: str) -> dict[str, int | str]:
@@ -108,7 +120,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setattr(app.state, _POOL_STATE_KEY, pool)
         if not hasattr(app.state, "bench_extra"):
             app.state.bench_extra = {}
-        app.state.bench_extra["cpu"] = {"process_pool_workers": workers}
+        app.state.bench_extra["cpu"] = {
+            "process_pool_workers": workers,
+            "us_per_round": calibrate_us_per_round(),
+        }
         yield
     finally:
         setattr(app.state, _POOL_STATE_KEY, None)

@@ -195,7 +195,9 @@ class Engines:
         sync_pkg, async_pkg = _DRIVER_PACKAGES[self.backend]
         return {
             "backend": self.backend,
-            "url": redact_url(self.sync.url.render_as_string(hide_password=False)),
+            "url": redact_url(
+                self.sync.url.set(drivername=self.backend).render_as_string(hide_password=False)
+            ),
             "sync_driver": self.sync.url.drivername,
             "async_driver": self.async_.url.drivername,
             "driver_versions": {

@@ -10,16 +10,9 @@ import psutil
 import psycopg
 import pytest
 
-from harness.database import (
-    EmbeddedPostgres,
-    asyncpg_url,
-    check_database_url,
-    database_info,
-    psycopg_url,
-    seed_items,
-)
+from harness.database import EmbeddedPostgres, check_database_url, database_info, seed_items
 from harness.errors import BenchError
-from target_app.routes.database import CATEGORIES, SEED_ROWS
+from target_app.routes.database import CATEGORIES, SEED_ROWS, async_url, sync_url
 
 
 def _answers(url: str) -> int:
@@ -96,10 +89,13 @@ def test_check_database_url_sqlite(sqlite_url: str, tmp_path: Path) -> None:
         check_database_url(f"sqlite:///{tmp_path / 'missing.sqlite3'}")
 
 
-def test_driver_urls() -> None:
+def test_driver_urls(embedded_postgres: EmbeddedPostgres, tmp_path: Path) -> None:
     url = "postgresql://u:p@127.0.0.1:5432/db"
-    assert psycopg_url(url) == "postgresql+psycopg://u:p@127.0.0.1:5432/db"
-    assert asyncpg_url(url) == "postgresql+asyncpg://u:p@127.0.0.1:5432/db"
+    assert sync_url(url) == "postgresql+psycopg://u:p@127.0.0.1:5432/db"
+    assert async_url(url) == "postgresql+asyncpg://u:p@127.0.0.1:5432/db"
+    assert embedded_postgres.psycopg_url.startswith("postgresql+psycopg://postgres@127.0.0.1:")
+    assert embedded_postgres.asyncpg_url.startswith("postgresql+asyncpg://postgres@127.0.0.1:")
+    assert async_url(f"sqlite:///{tmp_path}/x.db") == f"sqlite+aiosqlite:///{tmp_path}/x.db"
 
 
 def test_seeding_is_idempotent_on_postgres(postgres_url: str) -> None:
