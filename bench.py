@@ -160,6 +160,13 @@ def run_command(
     ] = None,
     timeout: Annotated[str, typer.Option(help="per-request timeout of the load generator")] = "30s",
     report: Annotated[bool, typer.Option(help="build the HTML report when the run ends")] = True,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="measure the baseline (hello) first when the run lacks it: the capacity "
+            "model's CPU ceiling and per-request overhead"
+        ),
+    ] = True,
 ) -> None:
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
     from harness import dependencies, runner
@@ -197,6 +204,8 @@ def run_command(
     ]
     for s in scenarios:
         s.rendered_endpoints()
+    if calibrate and not any(s.name == "baseline" for s in scenarios):
+        scenarios.insert(0, runner.calibration(scenarios))
     settings: dict[str, Any] = {}
     if threadpool_tokens is not None:
         settings["threadpool_tokens"] = threadpool_tokens

@@ -190,9 +190,16 @@ def timeseries(run_dir: Path, measurement: Measurement, bin_s: float = 1.0) -> p
     return out.reset_index().rename(columns={"bin": "t"})
 
 
-def bin_rps(run_dir: Path, measurement: Measurement, bin_s: float = 1.0) -> np.ndarray:
-    """Successful completions per second in each whole ``bin_s`` bin of the measured window:
-    the batch means behind throughput confidence intervals and significance tests."""
+def bin_width(duration_s: float) -> float:
+    """1 s bins for windows of 10 s and more; shorter windows still get 10 bins (≥ 0.25 s)."""
+    return min(1.0, max(0.25, duration_s / 10))
+
+
+def bin_rps(run_dir: Path, measurement: Measurement, bin_s: float | None = None) -> np.ndarray:
+    """Successful completions per second in each whole bin of the measured window: the batch
+    means behind throughput confidence intervals and significance tests."""
+    if bin_s is None:
+        bin_s = bin_width(measurement.window_end - measurement.window_start)
     if measurement.status != "ok":
         return np.array([], dtype=float)
     frame = load_samples(run_dir, measurement)

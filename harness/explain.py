@@ -74,6 +74,15 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
         k: [] for k in ("predicted_rps", "binding", "kind", "ratio", "finding", "sentence")
     }
     for row in table.itertuples():
+        if row.scenario in BASELINE_SCENARIOS:
+            kind_of = "def" if row.variant == "sync" else "async def"
+            for key, value in (("predicted_rps", np.nan), ("binding", "reference: CPU ceiling"),
+                               ("kind", "reference"), ("ratio", np.nan), ("finding", False),
+                               ("sentence", f"{row.endpoint}: {row.rps:,.0f} RPS — the app's CPU "
+                                f"ceiling for {kind_of} endpoints on one pinned core; the "
+                                "capacity model caps predictions with it")):  # fmt: skip
+                out[key].append(value)
+            continue
         model = models.get((row.scenario, row.endpoint), {})
         record = records.get(row.scenario, {})
         concurrency = model.get("concurrency", "users")

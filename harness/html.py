@@ -59,9 +59,9 @@ def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[s
             out.append(f"{where}: repeats disagree (CV {row.rps_cv:.0%} > 10%) — use --repeat 5 "
                        "or a longer --duration, and keep the machine idle")  # fmt: skip
         if row.requests < MIN_REQUESTS or getattr(row, "bins", MIN_BINS) < MIN_BINS:
-            out.append(f"{where}: only {row.requests} requests in "
-                       f"{getattr(row, 'bins', '?')} s — too few for stable numbers; "
-                       "use a longer --duration")  # fmt: skip
+            out.append(f"{where}: only {row.requests} requests "
+                       f"({getattr(row, 'bins', '?')} throughput bins) — too few for stable "
+                       "numbers; use a longer --duration")  # fmt: skip
     failed = summary[summary["status"] != "ok"] if len(summary) else summary
     for row in failed.itertuples():
         out.append(f"{row.scenario} / {row.endpoint} @ {row.users} users: measurement failed")
@@ -185,7 +185,7 @@ def markdown(report: Report) -> str:
             f"{_fmt('{:,.1f}', r.p50_ms)} | {_fmt('{:,.1f}', r.p99_ms)} | {r.errors} |"
         )
     if report.comparisons:
-        lines += ["", "**Comparisons** (throughput, 1 s batch means, bootstrap 95% CI):", ""]
+        lines += ["", "**Comparisons** (throughput; batch means of ≤ 1 s bins; bootstrap 95% CI; Mann-Whitney U):", ""]
         lines += [f"- {c['scenario']} @ {c['users']} users: {c['verdict']}"
                   for c in report.comparisons]  # fmt: skip
     if report.findings:

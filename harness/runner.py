@@ -78,6 +78,25 @@ class Step:
         )
 
 
+def calibration(scenarios: list[Scenario]) -> Scenario:
+    """A short baseline (sync and async hello) measured first when a run lacks one: it gives the
+    capacity model the app's CPU ceiling and per-request overhead on this machine, today."""
+    from dataclasses import replace
+
+    from scenarios import resolve
+
+    _, (baseline,) = resolve("baseline")
+    settings = {}
+    for s in scenarios:  # the same thread pool as the measured scenarios
+        settings.update({k: v for k, v in s.settings.items() if k == "threadpool_tokens"})
+    return replace(
+        baseline.with_overrides(users=(50,), duration_s=3.0, warmup_s=1.0, repeat=1,
+                                settings=settings),
+        name="calibration",
+        description="Calibration: the baseline measured briefly, for the capacity model",
+    )  # fmt: skip
+
+
 def plan(scenario: Scenario) -> Iterator[Step]:
     for repeat in range(scenario.repeat):
         for endpoint in scenario.rendered_endpoints():

@@ -37,7 +37,7 @@ _OVERRIDE_KEYS = {"users", "duration", "warmup", "repeat", "parameters", "settin
 def available() -> dict[str, Scenario | Suite]:
     """Every scenario and suite shipped in ``scenarios/``, by name."""
     found: dict[str, Scenario | Suite] = {}
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+    for path in sorted(SCENARIO_DIR.glob("*.toml"), key=lambda p: p.stem):
         item = load_file(path)
         found[item.name] = item
     return found

@@ -111,6 +111,19 @@ Category = Annotated[
 ]
 
 
+ENGINE_OPTIONS: dict[str, Any] = {
+    # Every statement of this family is a read; under PostgreSQL's READ COMMITTED each statement
+    # takes its own snapshot anyway, so an explicit transaction only adds a BEGIN and a ROLLBACK
+    # round trip per request. Both engines run in driver autocommit (psycopg ``autocommit``,
+    # asyncpg without ``transaction()``), as a read-only service would be configured.
+    "isolation_level": "AUTOCOMMIT",
+    # The pool's rollback-on-checkin guards against a transaction left open; in autocommit there
+    # is none (SQLAlchemy documents disabling it for autocommit connections).
+    "pool_reset_on_return": None,
+}
+"""Options given to both engines alike (recorded in ``/_bench/info`` under ``extra.database``)."""
+
+
 def backend_of(url: str) -> str:
     """``postgresql`` or ``sqlite`` for a SQLAlchemy URL, whatever driver it names."""
     name = make_url(url).get_backend_name()
@@ -174,9 +187,15 @@ class Engines:
         connect_args: dict[str, Any] = {}
         if backend == "sqlite":
             connect_args = {"check_same_thread": False, "timeout": settings.db_pool_timeout_s}
-        sync = create_engine(sync_url(url), poolclass=QueuePool, connect_args=connect_args, **pool)
+        sync = create_engine(
+            sync_url(url), poolclass=QueuePool, connect_args=connect_args, **pool, **ENGINE_OPTIONS
+        )
         async_ = create_async_engine(
-            async_url(url), poolclass=AsyncAdaptedQueuePool, connect_args=connect_args, **pool
+            async_url(url),
+            poolclass=AsyncAdaptedQueuePool,
+            connect_args=connect_args,
+            **pool,
+            **ENGINE_OPTIONS,
         )
         if backend == "sqlite":
             _install_sqlite_sleep(sync)
@@ -210,6 +229,7 @@ class Engines:
             "pool_size": self.pool_size,
             "max_overflow": self.max_overflow,
             "pool_timeout_s": self.pool_timeout_s,
+            "engine_options": dict(ENGINE_OPTIONS),
             "sleep_wait": WAIT_KIND[self.backend],
         }
 

@@ -321,16 +321,18 @@ def test_report_tables_hold_each_scenarios_rows(built: tuple[Path, str]) -> None
     pitfall_rows = table_rows(pitfalls_part)
     assert [r[0] for r in sleep_rows] == ["sync sleep", "async sleep"]
     assert [r[0] for r in pitfall_rows] == ["pitfall sleep", "fixed sleep"]
-    # endpoint, users, repeats, RPS, min–max, CV, p50, p90, p99, max, requests, errors, timeouts
-    assert sleep_rows[0][:13] == [
-        "sync sleep", "10", "2", "95.0", "90–100", "7%", "109.4", "113.3", "113.8", "118.0",
-        "383", "3", "1",
-    ]  # fmt: skip
-    assert sleep_rows[1][:6] == ["async sleep", "10", "2", "90.0", "80–100", "16%"]
+    # endpoint, users, repeats, RPS, 95% CI, CV, predicted, meas./pred., cap,
+    # p50, p90, p99, max, requests, errors, timeouts, loop lag, threads busy, app CPU, loadgen CPU
+    row = sleep_rows[0]
+    assert row[:4] + [row[5]] == ["sync sleep", "10", "2", "95.0", "7%"]
+    assert row[9:16] == ["109.4", "113.3", "113.8", "118.0", "383", "3", "1"]
+    low, high = (float(x.replace(",", "")) for x in row[4].split("–"))
+    assert low <= 95.0 <= high, "the 95% CI brackets the mean of the bins"
+    assert sleep_rows[1][:4] + [sleep_rows[1][5]] == ["async sleep", "10", "2", "90.0", "16%"]
     assert pitfall_rows[0][:4] == ["pitfall sleep", "10", "1", "10.0"]
-    assert pitfall_rows[0][13] == "100.0"  # loop lag max ms
+    assert pitfall_rows[0][16] == "100.0"  # loop lag max ms
     assert pitfall_rows[1][:4] == ["fixed sleep", "10", "1", "100.0"]
-    assert pitfall_rows[1][14] == "10"  # threads busy max
+    assert pitfall_rows[1][17] == "10"  # threads busy max
 
 
 def test_report_warns_about_errors_spread_and_small_samples(built: tuple[Path, str]) -> None:
@@ -340,7 +342,7 @@ def test_report_warns_about_errors_spread_and_small_samples(built: tuple[Path, s
     items = re.findall(r"<li>(.*?)</li>", warnings.group(1), re.S)
     assert len(items) == 3
     assert items[0].startswith("sleep / sync sleep @ 10 users: 3 errors (0.8%), 1 timeouts")
-    assert items[1].startswith("sleep / async sleep @ 10 users: repeats disagree (CV 16%)")
+    assert items[1].startswith("sleep / async sleep @ 10 users: repeats disagree (CV 16% &gt; 10%)")
     assert items[2].startswith("pitfalls / pitfall sleep @ 10 users: only 20 requests")
     assert "No stability warning" not in html
 
