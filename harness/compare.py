@@ -94,7 +94,7 @@ def markdown(dir_a: Path, dir_b: Path, rows: list[Row], diffs: list[str]) -> str
     lines = [
         f"# {dir_b.name} (B) vs {dir_a.name} (A)",
         "",
-        "Throughput (successful requests/s, mean of 1 s bins over all repeats). Change is B / A "
+        "Throughput (successful requests/s, mean of ≤ 1 s bins over all repeats). Change is B / A "
         "with its 95 % bootstrap interval; the verdict needs Mann-Whitney p < 0.05 and an "
         "interval that excludes 1.",
         "",

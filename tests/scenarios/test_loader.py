@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.capacity import Context, evaluate
 from scenarios import Scenario, Suite, available, load_file, resolve
 from scenarios.loader import SCENARIO_DIR
 from scenarios.model import ScenarioError, parse_duration, parse_users
@@ -72,7 +73,14 @@ def test_shipped_item_is_complete(name: str) -> None:
     for endpoint in item.rendered_endpoints():
         assert endpoint.path.startswith("/")
         assert "{" not in endpoint.path and "}" not in endpoint.path
-        float(endpoint.service_ms)  # the capacity model can read it
+        # the capacity model can read every expression (app-reported facts such as
+        # cpu_us_per_round stand in as 1.0)
+        names = {**Context().names(), "cpu_us_per_round": 1.0,
+                 **{k: float(v) for k, v in item.parameters.items()}}  # fmt: skip
+        for expression in (endpoint.service_ms, endpoint.calls, *endpoint.limits):
+            assert evaluate(expression, names) >= 0
+        if endpoint.max_rps:
+            assert evaluate(endpoint.max_rps, names) > 0
     record = item.to_dict()
     assert [e["label"] for e in record["endpoints"]] == [e.label for e in item.endpoints]
 
@@ -96,8 +104,10 @@ def test_quick_suite_applies_shared_and_per_scenario_overrides() -> None:
         assert scenario.duration_s == parse_duration(raw["duration"])
         assert scenario.warmup_s == parse_duration(raw["warmup"])
         assert scenario.repeat == raw["repeat"]
-        assert scenario.endpoints == base.endpoints
         override = raw.get("overrides", {}).get(scenario.name, {})
+        labels = override.get("endpoints", [e.label for e in base.endpoints])
+        assert [e.label for e in scenario.endpoints] == labels
+        assert set(scenario.endpoints) <= set(base.endpoints)
         expected_users = tuple(override["users"]) if "users" in override else base.users
         assert scenario.users == expected_users
     sleep = next(s for s in scenarios if s.name == "sleep")
