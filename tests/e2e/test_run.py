@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 SCENARIO = """
 name = "tiny"
 description = "e2e: hello and sleep, sync and async"
-users = [5]
+users = [2, 5]
 duration = "2s"
 warmup = "1s"
 [parameters]
@@ -93,7 +93,8 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
 
     results = json.loads((run_dir / "results.json").read_text())
     assert results["schema"] == 1 and results["status"] == "complete"
-    assert len(results["measurements"]) == 2
+    # the calibration baseline (2) comes first, then 2 endpoints × 2 users levels
+    assert [m["scenario"] for m in results["measurements"]] == ["calibration"] * 2 + ["tiny"] * 4
     assert results["metadata"]["pinning"]["app"] != [] and results["metadata"]["packages"]["locust"]
     for m in results["measurements"]:
         assert m["status"] == "ok", m
@@ -101,7 +102,9 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
         assert samples[0] == "start,elapsed_ms,status,bytes,error"
         assert len(samples) > 50
     pngs = sorted(p.name for p in run_dir.glob("*.png"))
-    assert pngs == ["latency-tiny.png", "rps-tiny.png", "timeline-tiny.png"]
+    tiny = [f"{kind}-tiny.png" for kind in ("latency", "rps", "signals", "sweep", "timeline")]
+    assert set(tiny) <= set(pngs)
+    assert "rps-calibration.png" in pngs
     for png in pngs:
         assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -113,7 +116,8 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
             "<script>window.onload = () => { const imgs = [...document.images];"
             " document.title = 'images ' + imgs.filter(i => i.complete && i.naturalWidth > 0)"
             ".length + '/' + imgs.length + ' tables ' + document.querySelectorAll("
-            "'table.numbers tr').length; };</script></body>",
+            "'table.numbers tr').length + ' claims ' + document.querySelectorAll("
+            "'table.claims tr').length; };</script></body>",
         )
     )
     dom = subprocess.run(
@@ -123,8 +127,13 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     )  # fmt: skip
     title = re.search(r"<title>(.*?)</title>", dom.stdout)
     assert title, dom.stderr[-1000:]
-    assert title.group(1) == "images 3/3 tables 3", title.group(1)  # header + 2 rows
+    # every PNG decodes in the page; 2 tables (calibration: header + 2 rows; tiny: header + 4
+    # rows); the claims table has a header and 6 claims
+    n = len(pngs)
+    assert title.group(1) == f"images {n}/{n} tables 8 claims 7", title.group(1)
     assert "sync sleep" in dom.stdout and "async sleep" in dom.stdout
+    assert "X = C / L" in dom.stdout and "the users are the cap" in dom.stdout
+    assert (run_dir / "summary.md").read_text().startswith("## sync vs async")
 
 
 def test_ctrl_c_stops_every_child_and_keeps_the_partial_run(tmp_path: Path) -> None:
