@@ -91,13 +91,35 @@ def _seconds(option: str, value: str | None) -> float | None:
         raise typer.BadParameter(str(exc).removeprefix(f"{option}: "), param_hint=option) from None
 
 
-def _params(values: list[str]) -> dict[str, Any]:
+def _params(values: list[str], option: str = "--param") -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key.isidentifier():
-            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
         parsed[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+    return parsed
+
+
+def _settings(values: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` app settings, checked against the app's own settings model."""
+    from pydantic import ValidationError
+
+    from target_app.settings import Settings
+
+    parsed = _params(values, "--setting")
+    unknown = sorted(set(parsed) - set(Settings.model_fields))
+    if unknown:
+        known = ", ".join(sorted(Settings.model_fields))
+        raise typer.BadParameter(f"unknown {', '.join(unknown)}; known: {known}",
+                                 param_hint="--setting")  # fmt: skip
+    try:
+        Settings(**parsed)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise typer.BadParameter(
+            f"{first['loc'][0]}: {first['msg']}", param_hint="--setting"
+        ) from None
     return parsed
 
 
@@ -143,6 +165,10 @@ def run_command(
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="scenario parameter KEY=VALUE, e.g. ms=50 (repeatable)")
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(help="app setting KEY=VALUE, e.g. db_pool_size=10 (repeatable; BENCH_KEY)"),
     ] = None,
     client: Annotated[
         str,
@@ -206,7 +232,7 @@ def run_command(
         s.rendered_endpoints()
     if calibrate and not any(s.name == "baseline" for s in scenarios):
         scenarios.insert(0, runner.calibration(scenarios))
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] = _settings(setting or [])
     if threadpool_tokens is not None:
         settings["threadpool_tokens"] = threadpool_tokens
     options = runner.RunOptions(

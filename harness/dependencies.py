@@ -92,9 +92,19 @@ def _start_database(
     started.record["database"] = record
 
 
-def check_options(options: Options) -> None:
+def preflight(scenarios: list[Scenario], options: Options) -> None:
+    """Fail fast, before any folder is made or load is sent: a bad --database, an unreachable
+    --database-url (named without its password), PostgreSQL binaries that are not there."""
     if options.database not in DATABASES:
         raise BenchError(f"--database: {options.database!r} is not one of {', '.join(DATABASES)}")
+    if not any("database" in s.services for s in scenarios):
+        return
+    from harness import database
+
+    if options.database_url:
+        database.check_database_url(options.database_url)
+    elif options.database == "postgres":
+        database.find_postgres_bin()
 
 
 def provide(

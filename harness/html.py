@@ -185,7 +185,11 @@ def markdown(report: Report) -> str:
             f"{_fmt('{:,.1f}', r.p50_ms)} | {_fmt('{:,.1f}', r.p99_ms)} | {r.errors} |"
         )
     if report.comparisons:
-        lines += ["", "**Comparisons** (throughput; batch means of ≤ 1 s bins; bootstrap 95% CI; Mann-Whitney U):", ""]
+        lines += [
+            "",
+            "**Comparisons** (throughput; batch means of ≤ 1 s bins; bootstrap 95% CI; Mann-Whitney U):",
+            "",
+        ]
         lines += [f"- {c['scenario']} @ {c['users']} users: {c['verdict']}"
                   for c in report.comparisons]  # fmt: skip
     if report.findings:

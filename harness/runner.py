@@ -121,6 +121,7 @@ def run(
     progress = progress or QuietProgress()
     if options.client not in CLIENTS:
         raise BenchError(f"unknown load generator client {options.client!r}; use raw or fasthttp")
+    dependencies.preflight(scenarios, options.dependencies)
     run_dir = new_run_dir(options.out, label)
     for sub in ("samples", "metrics", "logs"):
         (run_dir / sub).mkdir()

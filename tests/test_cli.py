@@ -115,6 +115,13 @@ def test_list_shows_every_scenario_and_suite() -> None:
         (["sleep", "--param", "1x=2"], ["--param", "'1x=2'"]),
         (["sleep", "--port", "70000"], ["--port"]),
         (["sleep", "--bogus"], ["--bogus"]),
+        (["sleep", "--setting", "nope=1"], ["--setting", "unknown nope", "db_pool_size"]),
+        (["sleep", "--setting", "db_pool_size=0"], ["--setting", "db_pool_size", "greater"]),
+        (["database", "--database", "mysql"], ["--database", "'mysql'", "postgres", "sqlite"]),
+        (["database", "--database-url", "mysql://x"], ["--database-url", "postgresql://"]),
+        (["http", "--upstream-latency", "soon"], ["--upstream-latency", "'soon'"]),
+        (["http", "--upstream-latency", "11s"], ["--upstream-latency", "at most 10s"]),
+        (["quick", "--timeout", "x"], ["--timeout", "'x'"]),
         ([], ["scenario"]),
     ],
 )
@@ -243,3 +250,16 @@ def test_report_on_unreadable_samples(fixture_copy: Path) -> None:
     )
     line = one_line_error(invoke("report", str(fixture_copy)))
     assert "sleep--sync-sleep--u10--r0.csv" in line and "elapsed_ms" in line
+
+
+def test_unreachable_database_url_fails_before_any_load(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    url = "postgresql://bench:s3cret@127.0.0.1:1/bench"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = invoke("run", "database", "--database-url", url, "--out", str(out))
+    line = one_line_error(result)
+    assert result.exit_code == 2
+    assert "127.0.0.1:1" in line and "cannot connect" in line
+    assert "s3cret" not in result.output and "s3cret" not in (result.stderr or "")
+    assert not out.exists(), "the check runs before a run folder is made"
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before

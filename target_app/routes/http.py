@@ -195,8 +195,13 @@ async def fetch_aiohttp(clients: HttpClients, latency_ms: int, size: int) -> Fet
     return _checked(resp.status, body, lambda: json.loads(body))
 
 
-def get_clients(request: Request) -> HttpClients:
-    """Dependency: the shared clients, or 503 when no upstream is configured."""
+async def get_clients(request: Request) -> HttpClients:
+    """Dependency: the shared clients, or 503 when no upstream is configured.
+
+    ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, so a
+    lookup of a few attributes would cost every request (``async def`` endpoints included) a
+    thread-pool hop and a GIL hand-off. It never blocks, so it belongs on the event loop.
+    """
     clients: HttpClients | None = getattr(request.app.state, "http_clients", None)
     if clients is None:
         raise HTTPException(

@@ -188,3 +188,47 @@ def test_app_that_fails_to_start_gives_its_last_log_line(tmp_path: Path) -> None
     assert after <= before
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
     assert json.loads((run_dir / "results.json").read_text())["status"] == "failed"
+
+
+FAULTS = """
+name = "faults"
+description = "e2e: upstream errors and requests slower than the client timeout"
+services = ["upstream"]
+users = [4]
+duration = "2s"
+warmup = "1s"
+[[endpoints]]
+label = "flaky upstream"
+variant = "async"
+path = "/async/http/aiohttp?latency_ms=10"
+model = { concurrency = "users", service_ms = "10" }
+[[endpoints]]
+label = "slow upstream"
+variant = "async"
+path = "/async/http/aiohttp?latency_ms=2000"
+model = { concurrency = "users", service_ms = "2000" }
+"""
+
+
+def test_upstream_errors_and_timeouts_are_counted_not_dropped(tmp_path: Path) -> None:
+    scenario = tmp_path / "faults.toml"
+    scenario.write_text(FAULTS)
+    env = {**os.environ, "BENCH_UPSTREAM_ERROR_RATE": "0.3"}  # read by the upstream stand-in
+    proc = subprocess.run(
+        [*BENCH, "run", str(scenario), "--out", str(tmp_path / "r"), "--no-calibrate",
+         "--timeout", "500ms"],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_dir = next(p for p in (tmp_path / "r").iterdir() if p.is_dir() and not p.is_symlink())
+    from harness import analysis, results
+
+    table = analysis.aggregate(analysis.summarize(run_dir, results.load(run_dir))).set_index(
+        "endpoint"
+    )
+    flaky, slow = table.loc["flaky upstream"], table.loc["slow upstream"]
+    assert flaky["rps"] > 0
+    assert 0.1 < flaky["error_rate"] < 0.6, "about 30 % of upstream calls fail → 502s"
+    assert slow["timeouts"] > 0 and slow["rps"] == 0, "every request hit the 0.5 s timeout"
+    html = (run_dir / "index.html").read_text()
+    assert "errors (" in html and "timeouts" in html
