@@ -187,7 +187,8 @@ def markdown(report: Report) -> str:
     if report.comparisons:
         lines += [
             "",
-            "**Comparisons** (throughput; batch means of ≤ 1 s bins; bootstrap 95% CI; Mann-Whitney U):",
+            "**Comparisons** (throughput; batch means of ≤ 1 s bins; bootstrap 95% CI; "
+            "Mann-Whitney U):",
             "",
         ]
         lines += [f"- {c['scenario']} @ {c['users']} users: {c['verdict']}"
