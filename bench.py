@@ -113,8 +113,10 @@ def _settings(values: list[str]) -> dict[str, Any]:
         known = ", ".join(sorted(Settings.model_fields))
         raise typer.BadParameter(f"unknown {', '.join(unknown)}; known: {known}",
                                  param_hint="--setting")  # fmt: skip
-    try:
-        Settings(**parsed)
+    try:  # each given value against its field's type and bounds (not the environment's)
+        blank = Settings.model_construct()
+        for key, value in parsed.items():
+            Settings.__pydantic_validator__.validate_assignment(blank, key, value)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise typer.BadParameter(

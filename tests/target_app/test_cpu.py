@@ -150,7 +150,9 @@ async def test_lifespan_forks_the_pool_and_leaves_no_child_processes() -> None:
     async with app.router.lifespan_context(app):
         workers = [p for p in me.children(recursive=True) if p.pid not in before]
         assert len(workers) == 2
-        assert app.state.bench_extra["cpu"] == {"process_pool_workers": 2}
+        extra = app.state.bench_extra["cpu"]
+        assert extra["process_pool_workers"] == 2
+        assert extra["us_per_round"] > 0  # calibrated at start-up, for the capacity model
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             response = await client.get("/fixed/cpu", params={"rounds": 10})
