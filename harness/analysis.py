@@ -159,6 +159,7 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         loadgen_cpu_share=("loadgen_cpu_share", "max"),
         loadgen_saturated=("loadgen_saturated", "any"),
         loop_lag_max_ms=("loop_lag_max_ms", "max"),
+        loop_lag_mean_ms=("loop_lag_mean_ms", "median"),
         threadpool_busy_max=("threadpool_busy_max", "max"),
         app_cpu_share=("app_cpu_share", "median"),
     ).reset_index()
