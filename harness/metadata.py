@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import socket
@@ -10,6 +9,8 @@ import sys
 from typing import Any
 
 import psutil
+
+from target_app import instrumentation
 
 PACKAGES = (
     "fastapi",
@@ -38,13 +39,7 @@ MACHINE_FIELDS = ("cpu_model", "cpu_count", "hostname", "python", "platform")
 
 
 def package_versions() -> dict[str, str]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return instrumentation.package_versions(PACKAGES)
 
 
 def cpu_model() -> str:

@@ -8,6 +8,7 @@ own connection; each read closes a sampling window (maxima are "since the previo
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import os
 import time
 from collections.abc import Callable
@@ -19,6 +20,17 @@ import psutil
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Gauge = Callable[[], float]
+
+
+def package_versions(names: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Installed versions of ``names`` ("not installed" for a missing one)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 _BENCH_PREFIX = "/_bench"
 
 

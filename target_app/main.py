@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.metadata
 import os
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -16,21 +15,16 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 
-from target_app.instrumentation import ProcessTimeMiddleware, Signals, sample_loop_lag
+from target_app.instrumentation import (
+    ProcessTimeMiddleware,
+    Signals,
+    package_versions,
+    sample_loop_lag,
+)
 from target_app.routes import FAMILIES
 from target_app.settings import Settings
 
 VERSIONED_PACKAGES = ("fastapi", "starlette", "uvicorn", "anyio", "pydantic")
-
-
-def package_versions(names: tuple[str, ...] | list[str]) -> dict[str, str]:
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
