@@ -156,17 +156,20 @@ def finding_text(row: Any) -> str:
 
 
 def pairs(table: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(scenario, a, b) pairs to compare within a scenario: every non-sync endpoint against the
-    first sync one, and each pitfall against the fix with the same name stem."""
+    """(scenario, a, b) pairs to compare within a scenario: every async endpoint against its sync
+    twin (same label after the first word) or the first sync one, and each pitfall against the
+    fix with the same name stem."""
     found = []
     for scenario in dict.fromkeys(table["scenario"]):
         rows = table[table["scenario"] == scenario]
         labels = list(dict.fromkeys(rows["endpoint"]))
         variants = dict(zip(rows["endpoint"], rows["variant"], strict=False))
-        sync = next((e for e in labels if variants[e] == "sync"), None)
+        syncs = [e for e in labels if variants[e] == "sync"]
         for label in labels:
-            if sync and label != sync and variants[label] in ("async", "antipattern"):
-                found.append((scenario, label, sync))
+            if syncs and variants[label] in ("async", "antipattern"):
+                # "async db query" meets "sync db query"; otherwise the first sync endpoint
+                twin = "sync " + label.split(" ", 1)[-1]
+                found.append((scenario, label, twin if twin in syncs else syncs[0]))
             if variants[label] == "pitfall":
                 stem = label.split(" ", 1)[-1]
                 fix = next((e for e in labels if variants[e] == "fixed" and e.endswith(stem)), None)
