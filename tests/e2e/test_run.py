@@ -232,3 +232,22 @@ def test_upstream_errors_and_timeouts_are_counted_not_dropped(tmp_path: Path) ->
     assert slow["timeouts"] > 0 and slow["rps"] == 0, "every request hit the 0.5 s timeout"
     html = (run_dir / "index.html").read_text()
     assert "errors (" in html and "timeouts" in html
+
+
+def test_sqlite_run_says_why_aiosqlite_differs(tmp_path: Path) -> None:
+    """`--database sqlite` needs no server; the report says plainly that aiosqlite runs each
+    connection on a thread, and every child is gone afterwards."""
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    proc = subprocess.run(
+        [*BENCH, "run", "database", "--database", "sqlite", "--users", "4", "--duration", "1s",
+         "--warmup", "0s", "--no-calibrate", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["scenarios"][0]["dependencies"]["database"]["kind"] == "sqlite"
+    assert all(m["status"] == "ok" for m in results["measurements"])
+    html = (run_dir / "index.html").read_text()
+    assert "aiosqlite runs each connection on its own thread" in html
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
