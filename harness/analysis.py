@@ -7,6 +7,7 @@ separately and shown, never dropped); percentiles are exact, over successful req
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,23 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
         return _empty_samples()
     path = run_dir / measurement.samples
     try:
-        frame = pd.read_csv(path, dtype={"error": "string"}, keep_default_na=False)
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise BenchError(f"{path}: unreadable samples ({exc.strerror or exc})") from None
+    frame = _read_samples(str(path), stamp).copy()
+    frame["in_window"] = (frame["end"] >= measurement.window_start) & (
+        frame["end"] <= measurement.window_end
+    )
+    frame["ok"] = frame["error"] == ""
+    return frame
+
+
+@functools.lru_cache(maxsize=64)
+def _read_samples(path: str, stamp: int) -> pd.DataFrame:
+    """One parse per samples file and version (a report reads each file several times)."""
+    try:
+        frame = pd.read_csv(path, dtype={"error": "string"}, keep_default_na=False,
+                            engine="c")  # fmt: skip
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path}: unreadable samples ({exc})") from None
     missing = {"start", "elapsed_ms", "status", "error"} - set(frame.columns)
@@ -36,10 +53,6 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
         raise BenchError(f"{path}: samples lack column(s) {', '.join(sorted(missing))}")
     frame["error"] = frame["error"].fillna("").astype(str)
     frame["end"] = frame["start"] + frame["elapsed_ms"] / 1000.0
-    frame["in_window"] = (frame["end"] >= measurement.window_start) & (
-        frame["end"] <= measurement.window_end
-    )
-    frame["ok"] = frame["error"] == ""
     return frame
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 ALPHA = 0.05
 BOOTSTRAP = 2000
@@ -86,6 +85,8 @@ def mann_whitney_p(
         return 1.0
     if np.all(x == x[0]) and np.all(y == y[0]) and x[0] == y[0]:
         return 1.0
+    from scipy import stats as sps  # imported on first use: scipy.stats takes a second to load
+
     return float(sps.mannwhitneyu(x, y, alternative="two-sided").pvalue)
 
 
