@@ -18,6 +18,7 @@ from harness.results import Run
 
 BASELINE_SCENARIOS = ("baseline", "calibration")
 RATIO_LOW, RATIO_HIGH = 0.8, 1.1
+CPU_BUSY = 0.85  # app CPU share above which a shortfall is the CPU's doing
 
 
 def ceilings(table: pd.DataFrame) -> dict[str, float]:
@@ -119,12 +120,25 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
                 out[key].append(value)
             continue
         ratio = row.rps / pred.rps
+        sentence, binding, kind = pred.sentence(row.endpoint, row.rps), pred.binding, pred.kind
+        cpu = row.app_cpu_share
+        if ratio < RATIO_LOW and isinstance(cpu, float) and cpu >= CPU_BUSY and row.rps > 0:
+            # The server says why: its CPU was busy, so this endpoint costs more CPU per request
+            # than the baseline the model assumed. Name that cap, with the measured cost.
+            per_request_ms = cpu / row.rps * 1000.0
+            binding, kind = f"app CPU: {cpu:.0%} busy, {per_request_ms:.2f} ms/request", "cpu"
+            allowed_by = "the baseline's CPU ceiling" if pred.binding == "CPU" else pred.binding
+            sentence = (
+                f"{row.endpoint}: {row.rps:,.0f} RPS = {ratio:.0%} of the {pred.rps:,.0f} that "
+                f"{allowed_by} would allow — the app's CPU is the cap ({cpu:.0%} busy, "
+                f"{per_request_ms:.2f} ms of CPU per request)"
+            )
         out["predicted_rps"].append(pred.rps)
-        out["binding"].append(pred.binding)
-        out["kind"].append(pred.kind)
+        out["binding"].append(binding)
+        out["kind"].append(kind)
         out["ratio"].append(ratio)
         out["finding"].append(not RATIO_LOW <= ratio <= RATIO_HIGH)
-        out["sentence"].append(pred.sentence(row.endpoint, row.rps))
+        out["sentence"].append(sentence)
     return table.assign(**out)
 
 

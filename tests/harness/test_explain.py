@@ -94,3 +94,24 @@ def test_summary_markdown_is_written_for_pull_requests(tmp_path: Path) -> None:
     assert md.startswith("## sync vs async — run `20231114-221320-small` (complete)")
     assert "| `time.sleep` in `async def` blocks every request | **true** |" in md
     assert "| sleep | sync sleep | 10 | 95.0 |" in md
+
+
+def test_a_busy_cpu_is_named_as_the_cap(tmp_path: Path) -> None:
+    """When the server's own CPU signal shows it saturated, the shortfall is the CPU's doing."""
+
+    def heavier(doc: dict) -> None:  # type: ignore[type-arg]
+        # a model that expects 10 × more than measured: 10 ms instead of 100 ms per request
+        for endpoint in doc["measurements"]:
+            if endpoint["endpoint"] == "async sleep":
+                endpoint["model"]["service_ms"] = "10"
+
+    run_dir = edited_copy(tmp_path, heavier)
+    for path in (run_dir / "metrics").glob("sleep--async-sleep--*.json"):
+        doc = json.loads(path.read_text())
+        for i, snapshot in enumerate(doc["series"]):
+            snapshot["cpu_s"] = i * 0.5 * 0.95  # 95 % of a core between 0.5 s polls
+        path.write_text(json.dumps(doc))
+    row = report.compute(run_dir).table.set_index("endpoint").loc["async sleep"]
+    assert row["finding"] and row["kind"] == "cpu"
+    assert row["binding"].startswith("app CPU: 95% busy")
+    assert "the app's CPU is the cap (95% busy" in row["sentence"]
