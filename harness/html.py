@@ -7,11 +7,13 @@ Reads only what ``harness.report`` computed from the run's files.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from harness import charts
 from harness.results import Run
@@ -31,9 +33,16 @@ def _fmt(template: str, value: Any) -> str:
     return template.format(value)
 
 
+def inline_code(text: str) -> Markup:
+    """Escape, then show `backticked` words as code (the claims are written that way)."""
+    escaped = str(escape(text))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+
+
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined)  # fmt: skip
+    env.filters["code"] = inline_code
     env.globals.update(
         ms=lambda v: _fmt("{:,.1f}", v),
         pct=lambda v: _fmt("{:.0%}", v),
