@@ -304,10 +304,10 @@ def _measure(
             "limits": list(step.endpoint.limits),
         },
     )
-    count = _window_count(meta)
-    progress.done(
-        step.title, count / scenario.duration_s if ok else 0.0, int(meta.get("errors", 0))
-    )
+    count, errors = _window_count(meta), int(meta.get("errors", 0))
+    window = measurement.window_end - measurement.window_start
+    # the same definition as the report: successful completions in the window / its length
+    progress.done(step.title, (count - errors) / window if ok and window > 0 else 0.0, errors)
     return measurement
 
 
