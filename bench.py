@@ -250,12 +250,6 @@ def run_command(
         ),
         command=("bench", *sys.argv[1:]),
     )
-    # Fail fast, before the progress display and before any folder is made.
-    dependencies.preflight(scenarios, options.dependencies)
-    if port:
-        from harness.services import ensure_port_free
-
-        ensure_port_free(port)
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         with RichProgress(console) as progress:

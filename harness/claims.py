@@ -68,6 +68,18 @@ def _missing(claim: str, what: str) -> Verdict:
     return Verdict(claim, "not measured", f"this run did not measure {what}")
 
 
+def _ratio_claim(claim: str, f: Facts, a: Any, b: Any, true_when_a_faster: bool,
+                 why_false: str = "", extra: str = "") -> Verdict:  # fmt: skip
+    """A claim settled by the throughput of ``a`` against ``b``: ratio, significance, verdict."""
+    result = f.compare(a, b)
+    if not result.significant:
+        return Verdict(claim, "no significant difference", result.verdict() + extra)
+    holds = (result.ratio.estimate > 1) == true_when_a_faster
+    why = "" if holds else why_false
+    return Verdict(claim, "true" if holds else "false",
+                   f"{result.verdict()} at {a['users']} users{why}{extra}")  # fmt: skip
+
+
 def def_blocks_server(f: Facts) -> Verdict:
     claim = "`def` endpoints block the server"
     rows = f.rows("/sync/sleep")
@@ -94,12 +106,8 @@ def def_faster_without_await(f: Facts) -> Verdict:
     if pair is None:
         return _missing(claim, "/sync/hello and /async/hello")
     sync, async_ = pair
-    result = f.compare(sync, async_)
-    if not result.significant:
-        return Verdict(claim, "no significant difference", result.verdict())
-    verdict = "true" if result.ratio.estimate > 1 else "false"
-    why = "" if verdict == "true" else " — `def` pays a thread-pool hop per request"
-    return Verdict(claim, verdict, f"{result.verdict()} at {sync['users']} users{why}")
+    return _ratio_claim(claim, f, sync, async_, True,
+                        why_false=" — `def` pays a thread-pool hop per request")  # fmt: skip
 
 
 def sleep_blocks_everything(f: Facts) -> Verdict:
@@ -141,14 +149,10 @@ def async_db_throughput(f: Facts) -> Verdict:
     if pair is None:
         return _missing(claim, "/async/db/sleep and /sync/db/sleep")
     async_, sync = pair
-    result = f.compare(async_, sync)
     extra = ""
-    if "binding" in async_ and isinstance(async_.get("binding"), str):
+    if isinstance(async_.get("binding"), str):
         extra = f"; caps: async — {async_['binding']}, sync — {sync.get('binding', '?')}"
-    if not result.significant:
-        return Verdict(claim, "no significant difference", result.verdict() + extra)
-    verdict = "true" if result.ratio.estimate > 1 else "false"
-    return Verdict(claim, verdict, f"{result.verdict()} at {async_['users']} users{extra}")
+    return _ratio_claim(claim, f, async_, sync, True, extra=extra)
 
 
 def httpx_is_right(f: Facts) -> Verdict:

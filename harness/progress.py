@@ -26,10 +26,10 @@ class RichProgress:
         self.total = 0
         self.window_s = 1.0
         self.index = 0
+        self.live = False
 
     def __enter__(self) -> RichProgress:
-        self.bar.__enter__()
-        return self
+        return self  # the live display starts with the run (start), after the fail-fast checks
 
     def __exit__(
         self,
@@ -37,9 +37,13 @@ class RichProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.bar.__exit__(exc_type, exc, tb)
+        if self.live:
+            self.bar.__exit__(exc_type, exc, tb)
 
     def start(self, total: int, total_s: float) -> None:
+        if not self.live:
+            self.bar.__enter__()
+            self.live = True
         self.total = total
         self.bar.update(
             self.total_task,

@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +24,14 @@ from harness import dependencies, metadata
 from harness.errors import BenchError, Interrupted
 from harness.metrics import MetricsPoller
 from harness.results import Measurement, Run, new_run_dir, now_iso, point_latest, save
-from harness.services import App, ManagedProcess, Pinning, Services, start_app
+from harness.services import (
+    App,
+    ManagedProcess,
+    Pinning,
+    Services,
+    ensure_port_free,
+    start_app,
+)
 from scenarios.model import Endpoint, Scenario
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfiles" / "endpoint.py"
@@ -81,8 +88,6 @@ class Step:
 def calibration(scenarios: list[Scenario]) -> Scenario:
     """A short baseline (sync and async hello) measured first when a run lacks one: it gives the
     capacity model the app's CPU ceiling and per-request overhead on this machine, today."""
-    from dataclasses import replace
-
     from scenarios import resolve
 
     _, (baseline,) = resolve("baseline")
@@ -122,6 +127,8 @@ def run(
     if options.client not in CLIENTS:
         raise BenchError(f"unknown load generator client {options.client!r}; use raw or fasthttp")
     dependencies.preflight(scenarios, options.dependencies)
+    if options.port:
+        ensure_port_free(options.port)
     run_dir = new_run_dir(options.out, label)
     for sub in ("samples", "metrics", "logs"):
         (run_dir / sub).mkdir()
@@ -172,8 +179,6 @@ def run(
 
 
 def _replace_scenario(result: Run, record: dict[str, Any]) -> Run:
-    from dataclasses import replace
-
     scenarios = [record if s["name"] == record["name"] else s for s in result.scenarios]
     return replace(result, scenarios=scenarios)
 

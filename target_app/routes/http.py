@@ -26,7 +26,6 @@ as is: that is what users of the library get.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -40,6 +39,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from requests.adapters import HTTPAdapter
 from starlette.concurrency import run_in_threadpool
 
+from target_app.instrumentation import package_versions
 from target_app.settings import Settings
 
 router = APIRouter(tags=["http"])
@@ -240,13 +240,7 @@ def _open_clients(settings: Settings) -> HttpClients:
 
 
 def _versions() -> dict[str, str]:
-    versions = {}
-    for name in CLIENT_PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return package_versions(CLIENT_PACKAGES)
 
 
 @contextlib.asynccontextmanager
