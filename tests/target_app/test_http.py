@@ -130,6 +130,8 @@ async def test_limits_are_recorded(http_app_for: HttpAppFactory, upstream_url: s
 async def test_pitfall_blocks_the_loop_and_the_fix_does_not(http_app: httpx.AsyncClient) -> None:
     """10 concurrent 200 ms calls: serialised on the loop (≈2 s) vs overlapped in threads."""
     query = "?latency_ms=200"
+    # warm up: open the pooled connections and the worker threads, so neither is timed
+    await _concurrently(http_app, "/fixed/http?latency_ms=0", 10)
     fixed = await _concurrently(http_app, "/fixed/http" + query, 10)
     pitfall = await _concurrently(http_app, "/pitfall/http" + query, 10)
     assert pitfall >= 1.8  # ten calls, one after the other
