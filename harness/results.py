@@ -2,27 +2,38 @@
 
 Format history (``"schema"``):
   1 — run metadata, scenarios, measurements (each pointing at its raw samples CSV, its Locust
-      window metadata and its server-metrics series, all relative to the run folder).
+      window metadata and its server-metrics series, all relative to the run folder); every
+      measurement carried a copy of its endpoint's capacity model.
+  2 — the capacity model is stored once, with its endpoint in the scenario record
+      (``scenarios[].endpoints[].model``), not copied into each measurement. Schema 1 runs are
+      still read: their models are taken from the measurements.
 
-A run folder holds ``results.json`` (this document), ``samples/<id>.csv``, ``metrics/<id>.json``,
-``logs/`` and, once reported, the PNGs and ``index.html``. A report is rebuilt from these alone.
+A run folder holds ``results.json`` (this document), ``samples/<id>.csv``, ``metrics/<id>.json``
+(the app's ``/_bench/metrics`` snapshots, read back as ``ServerSample``), ``logs/`` and, once
+reported, the PNGs, ``index.html`` and ``summary.md``. A report is rebuilt from these alone.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError
+from harness.files import write_atomic
 
-SCHEMA = 1
+SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
 RESULTS_FILE = "results.json"
 STATUSES = ("running", "complete", "incomplete", "failed")
+# An endpoint's capacity model, as its scenario record holds it (see ``analysis/capacity.py``).
+MODEL_FIELDS = ("concurrency", "service_ms", "calls", "max_rps", "limits")
+# Fields that must match for two runs to be compared as "same machine" (like pyperf).
+MACHINE_FIELDS = ("cpu_model", "cpu_count", "hostname", "python", "platform")
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,6 @@ class Measurement:
     loadgen_cpu_warning: bool
     status: str = "ok"
     error: str = ""
-    model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -59,9 +69,7 @@ class Measurement:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
         names = {f.name for f in fields(cls)}
-        missing = sorted(
-            n for n in names if n not in data and n not in ("status", "error", "model")
-        )
+        missing = sorted(n for n in names if n not in data and n not in ("status", "error"))
         if missing:
             raise ValueError(f"measurement {data.get('id', '?')}: missing {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -96,6 +104,16 @@ class Run:
                 return scenario
         raise KeyError(name)
 
+    def model(self, scenario: str, endpoint: str) -> dict[str, Any]:
+        """The capacity model of ``endpoint`` (its label) in ``scenario``; {} if none."""
+        for record in self.scenarios:
+            if record.get("name") != scenario:
+                continue
+            for item in record.get("endpoints", []):
+                if item.get("label") == endpoint:
+                    return {k: item[k] for k in MODEL_FIELDS if k in item}
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["measurements"] = [asdict(m) for m in self.measurements]
@@ -123,19 +141,8 @@ def new_run_dir(out: Path, label: str) -> Path:
 
 def save(run_dir: Path, run: Run) -> Path:
     """Write ``results.json`` atomically (temp file + rename): a crash never leaves half a file."""
-    target = run_dir / RESULTS_FILE
     text = json.dumps(run.to_dict(), indent=1, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".results-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(run_dir / RESULTS_FILE, text + "\n")
 
 
 def load(run_dir: Path) -> Run:
@@ -151,11 +158,14 @@ def load(run_dir: Path) -> Run:
         raise BenchError(f"{path}: unreadable results ({exc})") from None
     if not isinstance(data, dict) or "schema" not in data:
         raise BenchError(f"{path}: not a results document (no 'schema' field)")
-    if data["schema"] != SCHEMA:
+    if data["schema"] not in READABLE_SCHEMAS:
         raise BenchError(
             f"{path}: results schema {data['schema']!r} is not supported (this version reads "
-            f"schema {SCHEMA}); use the bench version that wrote it"
+            f"schema {' and '.join(map(str, READABLE_SCHEMAS))}); use the bench version that "
+            "wrote it"
         )
+    if data["schema"] == 1:
+        data = _from_schema_1(data)
     try:
         measurements = tuple(Measurement.from_dict(m) for m in data.get("measurements", []))
         names = {f.name for f in fields(Run)}
@@ -170,6 +180,76 @@ def load(run_dir: Path) -> Run:
         return Run(**kwargs, measurements=measurements)
     except (TypeError, ValueError) as exc:
         raise BenchError(f"{path}: invalid results: {exc}") from None
+
+
+def _from_schema_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 → 2: each measurement's copy of its model (what schema 1 read) goes into its
+    endpoint's record."""
+    scenarios = {s.get("name"): s for s in data.get("scenarios", []) if isinstance(s, dict)}
+    for m in data.get("measurements", []):
+        if not isinstance(m, dict):
+            continue
+        model = m.pop("model", None)
+        record = scenarios.get(m.get("scenario"))
+        if not isinstance(model, dict) or not isinstance(record, dict):
+            continue
+        for item in record.get("endpoints", []):
+            if item.get("label") == m.get("endpoint"):
+                item.update({k: v for k, v in model.items() if k in MODEL_FIELDS})
+    return {**data, "schema": SCHEMA}
+
+
+@dataclass(frozen=True)
+class ServerSample:
+    """One ``/_bench/metrics`` snapshot of the app, as the runner stored it: the keys the app
+    writes are read here and nowhere else."""
+
+    t: float
+    cpu_s: float
+    rss_bytes: float
+    requests_total: int
+    inflight_now: float
+    loop_lag_max_ms: float
+    loop_lag_mean_ms: float
+    threadpool_busy_max: float  # NaN when the app has no thread-pool gauge
+    poll_ms: float
+
+    @classmethod
+    def from_snapshot(cls, snap: dict[str, Any]) -> ServerSample:
+        gauges = snap.get("gauges", {})
+        busy = gauges.get("threadpool_borrowed", {}).get("max")
+        lag = snap.get("loop_lag_ms", {})
+        return cls(
+            t=float(snap["t"]),
+            cpu_s=float(snap.get("cpu_s", math.nan)),
+            rss_bytes=float(snap.get("rss_bytes", math.nan)),
+            requests_total=int(snap.get("requests_total", 0)),
+            inflight_now=float(snap.get("inflight", {}).get("now", 0.0)),
+            loop_lag_max_ms=float(lag.get("max", math.nan)),
+            loop_lag_mean_ms=float(lag.get("mean", math.nan)),
+            threadpool_busy_max=math.nan if busy is None else float(busy),
+            poll_ms=float(snap.get("poll_ms", math.nan)),
+        )
+
+
+def load_metrics(run_dir: Path, measurement: Measurement) -> list[ServerSample]:
+    """The server-metrics series of a measurement ([] when it has none)."""
+    path = run_dir / measurement.metrics
+    if not measurement.metrics or not path.is_file():
+        return []
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return [ServerSample.from_snapshot(s) for s in doc.get("series", [])]
+    except (
+        OSError,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+    ) as exc:
+        raise BenchError(f"{path}: unreadable server metrics ({exc})") from None
 
 
 def point_latest(out: Path, run_dir: Path) -> None:

@@ -1,7 +1,7 @@
 """One endpoint, hammered by N users with no wait time (a closed model).
 
-The runner passes the path in ``BENCH_PATH`` and the window in ``BENCH_WARMUP_S`` /
-``BENCH_DURATION_S``, and picks the user class on Locust's command line:
+The runner passes the path and the window in its environment (``locustfiles/protocol.py``)
+and picks the user class on Locust's command line:
 
 - ``RawEndpointUser`` (default): the lean keep-alive client of ``locustfiles/rawhttp.py``;
 - ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request.
@@ -16,11 +16,13 @@ import os
 from locust import FastHttpUser, User, constant, task
 
 from locustfiles import recorder  # noqa: F401  (registers the event listeners)
+from locustfiles.protocol import LoadSettings
 from locustfiles.rawhttp import make_client
 
-PATH = os.environ.get("BENCH_PATH", "/async/hello")
-NAME = os.environ.get("BENCH_NAME", PATH)
-TIMEOUT_S = float(os.environ.get("BENCH_TIMEOUT_S", "30"))
+SETTINGS = LoadSettings.from_env(os.environ)
+PATH = SETTINGS.path
+NAME = SETTINGS.name
+TIMEOUT_S = SETTINGS.timeout_s
 
 
 class RawEndpointUser(User):

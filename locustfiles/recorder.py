@@ -19,15 +19,18 @@ import gevent
 from locust import events
 from locust.env import Environment
 
-SAMPLES_FILE = os.environ.get("BENCH_SAMPLES_FILE", "samples.csv")
-META_FILE = os.environ.get("BENCH_META_FILE", "meta.json")
-PROGRESS_FILE = os.environ.get("BENCH_PROGRESS_FILE", "")
-WARMUP_S = float(os.environ.get("BENCH_WARMUP_S", "0"))
-DURATION_S = float(os.environ.get("BENCH_DURATION_S", "5"))
-COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error")
+from harness.files import atomic_writer, write_atomic
+from locustfiles import protocol as p
+
+SETTINGS = p.LoadSettings.from_env(os.environ)
+SAMPLES_FILE = SETTINGS.samples_file
+META_FILE = SETTINGS.meta_file
+PROGRESS_FILE = SETTINGS.progress_file
+WARMUP_S = SETTINGS.warmup_s
+DURATION_S = SETTINGS.duration_s
 
 _samples: list[tuple[float, float, int, int, str]] = []
-_meta: dict[str, Any] = {"warmup_s": WARMUP_S, "duration_s": DURATION_S}
+_meta: dict[str, Any] = {p.WARMUP_S: WARMUP_S, p.DURATION_S: DURATION_S}
 _errors = 0
 
 
@@ -56,40 +59,37 @@ def on_request(
 def _write_progress() -> None:
     while True:
         if PROGRESS_FILE:
-            doc = {"t": time.time(), "count": len(_samples), "errors": _errors, **_meta}
-            tmp = PROGRESS_FILE + ".tmp"
-            with open(tmp, "w") as fh:
-                json.dump(doc, fh)
-            os.replace(tmp, PROGRESS_FILE)
+            doc = {p.T: time.time(), p.COUNT: len(_samples), p.ERRORS: _errors, **_meta}
+            write_atomic(PROGRESS_FILE, json.dumps(doc), durable=False)
         gevent.sleep(0.25)
 
 
 def _drive_window(environment: Environment) -> None:
-    _meta["spawned_at"] = time.time()
+    _meta[p.SPAWNED_AT] = time.time()
     gevent.sleep(WARMUP_S)
-    _meta["measure_start"] = time.time()
+    _meta[p.MEASURE_START] = time.time()
     cpu_start = time.process_time()
     gevent.sleep(DURATION_S)
-    _meta["measure_end"] = time.time()
+    _meta[p.MEASURE_END] = time.time()
     cpu = time.process_time() - cpu_start
-    _meta["loadgen_cpu_s"] = cpu
-    _meta["loadgen_cpu_share"] = cpu / DURATION_S if DURATION_S else 0.0
+    _meta[p.LOADGEN_CPU_S] = cpu
+    _meta[p.LOADGEN_CPU_SHARE] = cpu / DURATION_S if DURATION_S else 0.0
     runner = environment.runner
-    _meta["locust_cpu_warning"] = bool(getattr(runner, "cpu_warning_emitted", False))
+    _meta[p.LOCUST_CPU_WARNING] = bool(getattr(runner, "cpu_warning_emitted", False))
     if runner is not None:
         runner.quit()
 
 
 @events.init.add_listener
 def on_init(environment: Environment, **_: Any) -> None:
-    _meta["test_start"] = time.time()
+    _meta[p.TEST_START] = time.time()
     gevent.spawn(_write_progress)
 
 
 @events.spawning_complete.add_listener
 def on_spawning_complete(user_count: int, **_: Any) -> None:
-    _meta["users_spawned"] = user_count
-    if "spawned_at" not in _meta:
+    _meta[p.USERS_SPAWNED] = user_count
+    if p.SPAWNED_AT not in _meta:
         environment = _ENV.get("env")
         if environment is not None:
             gevent.spawn(_drive_window, environment)
@@ -105,22 +105,17 @@ def on_test_start(environment: Environment, **_: Any) -> None:
 
 @events.quitting.add_listener
 def on_quitting(environment: Environment, **_: Any) -> None:
-    _meta["samples"] = len(_samples)
-    start, end = _meta.get("measure_start"), _meta.get("measure_end")
+    _meta[p.SAMPLES] = len(_samples)
+    start, end = _meta.get(p.MEASURE_START), _meta.get(p.MEASURE_END)
     if start is not None and end is not None:
         done = [s for s in _samples if start <= s[0] + s[1] / 1000 <= end]
-        _meta["window_count"] = len(done)
-        _meta["errors"] = sum(1 for s in done if s[4])
-    _meta["locust_cpu_warning"] = _meta.get("locust_cpu_warning") or bool(
+        _meta[p.WINDOW_COUNT] = len(done)
+        _meta[p.ERRORS] = sum(1 for s in done if s[4])
+    _meta[p.LOCUST_CPU_WARNING] = _meta.get(p.LOCUST_CPU_WARNING) or bool(
         getattr(environment.runner, "cpu_warning_emitted", False)
     )
-    tmp = SAMPLES_FILE + ".tmp"
-    with open(tmp, "w", newline="") as fh:
+    with atomic_writer(SAMPLES_FILE, newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
+        writer.writerow(p.SAMPLE_COLUMNS)
         writer.writerows(_samples)
-    os.replace(tmp, SAMPLES_FILE)
-    tmp = META_FILE + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(_meta, fh, indent=1, sort_keys=True)
-    os.replace(tmp, META_FILE)
+    write_atomic(META_FILE, json.dumps(_meta, indent=1, sort_keys=True))

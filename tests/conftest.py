@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.database import EmbeddedPostgres, seed_items
+from harness.measure.database import seed_items
+from harness.measure.postgres import EmbeddedPostgres
 
 
 @pytest.fixture(scope="session")

@@ -32,56 +32,22 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    Numeric,
-    Table,
-    Text,
-    create_engine,
-    event,
-    exc,
-    make_url,
-    text,
-)
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 from starlette.concurrency import run_in_threadpool
 
+from target_app.db import CATEGORIES, SLEEP_ITEM_ID, async_url, backend_of, sync_url
 from target_app.settings import Settings, redact_url
 
 router = APIRouter(tags=["database"])
 
-CATEGORIES = 100
-"""Categories 0..99 in the seeded ``items`` table."""
-SEED_ROWS = 20_000
-"""Rows seeded by default: 200 per category."""
-SLEEP_ITEM_ID = 1
-"""The row looked up by the ``db/sleep`` endpoints."""
-
-metadata = MetaData()
-ITEMS = Table(
-    "items",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("category", Integer, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("price", Numeric(10, 2, asdecimal=False), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_items_category", "category"),
-)
-
-SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite"}
-ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 _DRIVER_PACKAGES = {"postgresql": ("psycopg", "asyncpg"), "sqlite": ("sqlite3", "aiosqlite")}
 WAIT_KIND = {
     "postgresql": "server: pg_sleep",
@@ -122,31 +88,6 @@ ENGINE_OPTIONS: dict[str, Any] = {
     "pool_reset_on_return": None,
 }
 """Options given to both engines alike (recorded in ``/_bench/info`` under ``extra.database``)."""
-
-
-def backend_of(url: str) -> str:
-    """``postgresql`` or ``sqlite`` for a SQLAlchemy URL, whatever driver it names."""
-    name = make_url(url).get_backend_name()
-    if name.startswith("postgres"):
-        return "postgresql"
-    if name == "sqlite":
-        return "sqlite"
-    raise ValueError(f"unsupported database {redact_url(url)}: use postgresql:// or sqlite:///")
-
-
-def _with_driver(url: str, drivers: Mapping[str, str]) -> str:
-    parsed = make_url(url).set(drivername=drivers[backend_of(url)])
-    return parsed.render_as_string(hide_password=False)
-
-
-def sync_url(url: str) -> str:
-    """``postgresql://…`` → ``postgresql+psycopg://…``; ``sqlite:///f`` stays (sqlite3)."""
-    return _with_driver(url, SYNC_DRIVERS)
-
-
-def async_url(url: str) -> str:
-    """``postgresql://…`` → ``postgresql+asyncpg://…``; ``sqlite:///f`` → ``sqlite+aiosqlite``."""
-    return _with_driver(url, ASYNC_DRIVERS)
 
 
 def _sqlite_sleep(ms: int) -> int:
@@ -305,7 +246,8 @@ def _database_errors(engines: Engines) -> Iterator[None]:
         reason = _first_line(error)
         if "items" in reason and ("no such table" in reason or "does not exist" in reason):
             raise HTTPException(
-                503, "table 'items' missing: seed the database (harness.database.seed_items)"
+                503,
+                "table 'items' missing: seed the database (the harness seeds it before any load)",
             ) from error
         unavailable = isinstance(error, exc.OperationalError | exc.InterfaceError | OSError)
         raise HTTPException(

@@ -16,6 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness import results
+from harness.analysis.tables import aggregate, summarize
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = [sys.executable, str(ROOT / "bench.py")]
 pytestmark = pytest.mark.e2e
@@ -92,7 +95,7 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     assert (out / "latest").resolve() == run_dir.resolve()
 
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema"] == 1 and results["status"] == "complete"
+    assert results["schema"] == 2 and results["status"] == "complete"
     # the calibration baseline (2) comes first, then 2 endpoints × 2 users levels
     assert [m["scenario"] for m in results["measurements"]] == ["calibration"] * 2 + ["tiny"] * 4
     assert results["metadata"]["pinning"]["app"] != [] and results["metadata"]["packages"]["locust"]
@@ -221,11 +224,8 @@ def test_upstream_errors_and_timeouts_are_counted_not_dropped(tmp_path: Path) ->
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = next(p for p in (tmp_path / "r").iterdir() if p.is_dir() and not p.is_symlink())
-    from harness import analysis, results
 
-    table = analysis.aggregate(analysis.summarize(run_dir, results.load(run_dir))).set_index(
-        "endpoint"
-    )
+    table = aggregate(summarize(run_dir, results.load(run_dir))).set_index("endpoint")
     flaky, slow = table.loc["flaky upstream"], table.loc["slow upstream"]
     assert flaky["rps"] > 0
     assert 0.1 < flaky["error_rate"] < 0.6, "about 30 % of upstream calls fail → 502s"

@@ -33,10 +33,20 @@ def measurement(index: int, **changes: Any) -> Measurement:
         "window_end": 1_700_000_002.25 + 10 * index,
         "loadgen_cpu_share": 0.125,
         "loadgen_cpu_warning": False,
-        "model": {"concurrency": "threadpool", "service_ms": "100", "calls": "1", "limits": []},
     }
     values.update(changes)
     return Measurement(**values)
+
+
+MODELLED = {
+    "label": "sync sleep",
+    "path": "/sync/sleep?ms=100",
+    "variant": "sync",
+    "concurrency": "threadpool",
+    "service_ms": "100",
+    "calls": "1",
+    "limits": [],
+}
 
 
 def make_run(run_id: str = "20231114-221320-sleep") -> Run:
@@ -46,7 +56,7 @@ def make_run(run_id: str = "20231114-221320-sleep") -> Run:
         created="2023-11-14T22:13:20+00:00",
         command=["bench", "run", "sleep", "--users", "10"],
         metadata={"cpu_count": 2, "pinning": {"app": [0], "loadgen": [1]}, "python": "3.11.7"},
-        scenarios=[{"name": "sleep", "description": "a wait", "endpoints": []}],
+        scenarios=[{"name": "sleep", "description": "a wait", "endpoints": [MODELLED]}],
     )
     run = run.with_measurement(measurement(0))
     run = run.with_measurement(measurement(1, status="failed", error="the app died"))
@@ -79,7 +89,8 @@ def test_save_then_load_round_trips(tmp_path: Path) -> None:
     assert loaded.measurements[0].window_start == 1_700_000_000.25
     assert loaded.measurements[1].status == "failed"
     assert loaded.measurements[1].error == "the app died"
-    assert loaded.measurements[0].model["service_ms"] == "100"
+    assert loaded.model("sleep", "sync sleep")["service_ms"] == "100"
+    assert loaded.model("sleep", "no such endpoint") == {}
     assert loaded.status == "complete"
     assert loaded.finished == "2023-11-14T22:14:02+00:00"
     assert loaded.scenario("sleep")["description"] == "a wait"
@@ -89,7 +100,8 @@ def test_results_document_is_versioned_and_sorted(tmp_path: Path) -> None:
     results.save(tmp_path, make_run())
     text = (tmp_path / "results.json").read_text(encoding="utf-8")
     data = json.loads(text)
-    assert data["schema"] == results.SCHEMA == 1
+    assert data["schema"] == results.SCHEMA == 2
+    assert all("model" not in m for m in data["measurements"]), "the model is stored once"
     assert list(data) == sorted(data)
     assert text.endswith("}\n")
 
@@ -254,3 +266,17 @@ def test_load_ignores_unknown_extra_keys_only_when_known_ones_are_valid(tmp_path
     data["measurements"][0]["note"] = "extra"
     write_results(tmp_path, data)
     assert results.load(tmp_path) == make_run()
+
+
+def test_a_schema_1_run_is_read_with_its_models_moved_to_the_scenario(tmp_path: Path) -> None:
+    data = make_run().to_dict()
+    data["schema"] = 1
+    data["scenarios"][0]["endpoints"] = [{"label": "sync sleep", "path": "/sync/sleep"}]
+    model = {"concurrency": "threadpool", "service_ms": "250", "calls": "2", "limits": ["x"]}
+    for m in data["measurements"]:
+        m["model"] = model
+    write_results(tmp_path, data)
+    loaded = results.load(tmp_path)
+    assert loaded.schema == results.SCHEMA
+    assert loaded.model("sleep", "sync sleep") == model
+    assert len(loaded.measurements) == 2

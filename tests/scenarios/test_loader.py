@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.capacity import Context, evaluate
+from harness.analysis.capacity import Context, evaluate
 from scenarios import Scenario, Suite, available, load_file, resolve
 from scenarios.loader import SCENARIO_DIR
 from scenarios.model import ScenarioError, parse_duration, parse_users

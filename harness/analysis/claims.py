@@ -1,0 +1,183 @@
+"""Common tutorial claims, checked against this run's own measurements.
+
+Each claim finds the endpoints it needs by path (``/sync/sleep``…), so it works on any run that
+measured them; a claim whose endpoints were not measured says "not measured". A verdict is one
+of "true", "false", "partly", "no significant difference" or "not measured", with the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis import stats
+from harness.results import Run
+
+Bins = dict[tuple[str, str, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    verdict: str
+    evidence: str
+
+
+class Facts:
+    """Lookups over one run: rows by endpoint path, their bins, the scenario parameters."""
+
+    def __init__(self, run: Run, table: pd.DataFrame, bins: Bins) -> None:
+        self.run, self.table, self.bins = run, table, bins
+        paths = {(m.scenario, m.endpoint): m.path.split("?")[0] for m in run.measurements}
+        self.table = table.assign(
+            route=[paths.get((r.scenario, r.endpoint), "") for r in table.itertuples()]
+        ) if len(table) else table.assign(route=[])  # fmt: skip
+
+    def rows(self, route: str) -> pd.DataFrame:
+        return self.table[self.table["route"] == route]
+
+    def pair(self, a: str, b: str, top: bool = True) -> tuple[Any, Any] | None:
+        """The rows of routes a and b at the highest (or lowest) users level both have,
+        from the same scenario."""
+        ra, rb = self.rows(a), self.rows(b)
+        for scenario in dict.fromkeys(ra["scenario"]):
+            sa, sb = ra[ra["scenario"] == scenario], rb[rb["scenario"] == scenario]
+            levels = sorted(set(sa["users"]) & set(sb["users"]))
+            if levels:
+                users = levels[-1] if top else levels[0]
+                return (sa[sa["users"] == users].iloc[0], sb[sb["users"] == users].iloc[0])
+        return None
+
+    def compare(self, a: Any, b: Any) -> stats.Comparison:
+        xa = self.bins.get((a["scenario"], a["endpoint"], int(a["users"])), np.array([]))
+        xb = self.bins.get((b["scenario"], b["endpoint"], int(b["users"])), np.array([]))
+        return stats.compare_bins(a["endpoint"], xa, b["endpoint"], xb)
+
+    def parameter(self, scenario: str, name: str, default: float) -> float:
+        for record in self.run.scenarios:
+            if record["name"] == scenario:
+                return float(record.get("parameters", {}).get(name, default))
+        return default
+
+
+def _missing(claim: str, what: str) -> Verdict:
+    return Verdict(claim, "not measured", f"this run did not measure {what}")
+
+
+def _ratio_claim(claim: str, f: Facts, a: Any, b: Any, true_when_a_faster: bool,
+                 why_false: str = "", extra: str = "") -> Verdict:  # fmt: skip
+    """A claim settled by the throughput of ``a`` against ``b``: ratio, significance, verdict."""
+    result = f.compare(a, b)
+    if not result.significant:
+        return Verdict(claim, "no significant difference", result.verdict() + extra)
+    holds = (result.ratio.estimate > 1) == true_when_a_faster
+    why = "" if holds else why_false
+    return Verdict(claim, "true" if holds else "false",
+                   f"{result.verdict()} at {a['users']} users{why}{extra}")  # fmt: skip
+
+
+def def_blocks_server(f: Facts) -> Verdict:
+    claim = "`def` endpoints block the server"
+    rows = f.rows("/sync/sleep")
+    if rows.empty:
+        return _missing(claim, "/sync/sleep")
+    row = rows.sort_values("users").iloc[-1]
+    ms = f.parameter(row["scenario"], "ms", 100)
+    one_at_a_time = 1000.0 / ms
+    evidence = (f"`def` sleep served {row['rps']:,.0f} RPS at {row['users']} users, "
+                f"{row['rps'] / one_at_a_time:.0f}× what one-at-a-time would allow "
+                f"({one_at_a_time:,.0f} RPS): it runs in the thread pool, "
+        "up to its tokens at once")  # fmt: skip
+    pitfall = f.rows("/pitfall/sleep")
+    if len(pitfall):
+        worst = pitfall["rps"].max()
+        evidence += f"; only blocking code *inside* `async def` serializes ({worst:,.1f} RPS)"
+    verdict = "false" if row["rps"] > 3 * one_at_a_time else "true"
+    return Verdict(claim, verdict, evidence)
+
+
+def def_faster_without_await(f: Facts) -> Verdict:
+    claim = "if nothing is awaited, `def` is faster than `async def`"
+    pair = f.pair("/sync/hello", "/async/hello")
+    if pair is None:
+        return _missing(claim, "/sync/hello and /async/hello")
+    sync, async_ = pair
+    return _ratio_claim(claim, f, sync, async_, True,
+                        why_false=" — `def` pays a thread-pool hop per request")  # fmt: skip
+
+
+def sleep_blocks_everything(f: Facts) -> Verdict:
+    claim = "`time.sleep` in `async def` blocks every request"
+    rows = f.rows("/pitfall/sleep")
+    if rows.empty:
+        return _missing(claim, "/pitfall/sleep")
+    row = rows.sort_values("users").iloc[-1]
+    ms = f.parameter(row["scenario"], "ms", 100)
+    ceiling = 1000.0 / ms
+    lag = row.get("loop_lag_max_ms", float("nan"))
+    evidence = (f"{row['rps']:,.1f} RPS at {row['users']} users ≈ one request at a time "
+                f"(1 / {ms / 1000:g} s = {ceiling:,.0f} RPS); p50 {row['p50_ms']:,.0f} ms; "
+                f"event-loop lag up to {lag:,.0f} ms")  # fmt: skip
+    return Verdict(claim, "true" if row["rps"] <= 1.5 * ceiling else "false", evidence)
+
+
+def gather_speedup(f: Facts) -> Verdict:
+    claim = "`asyncio.gather` of 3 calls is 2-3× faster than sequential calls"
+    pair = f.pair("/sync/fanout", "/async/fanout/gather", top=False)
+    if pair is None:
+        return _missing(claim, "/sync/fanout and /async/fanout/gather")
+    seq, gather = pair
+    n = f.parameter(seq["scenario"], "n", 3)
+    factor = seq["p50_ms"] / gather["p50_ms"]
+    evidence = (f"with {n:g} calls, p50 {seq['p50_ms']:,.0f} ms sequential (`def`) vs "
+                f"{gather['p50_ms']:,.0f} ms with gather at {seq['users']} users: "
+                f"{factor:.2f}× lower latency (ideal: {n:g}×)")  # fmt: skip
+    if n != 3:
+        return Verdict(
+            claim, "partly", evidence + f"; the claim is about 3 calls, this run used {n:g}"
+        )
+    return Verdict(claim, "true" if factor >= 2 else "false", evidence)
+
+
+def async_db_throughput(f: Facts) -> Verdict:
+    claim = "an async DB driver raises throughput"
+    pair = f.pair("/async/db/sleep", "/sync/db/sleep")
+    if pair is None:
+        return _missing(claim, "/async/db/sleep and /sync/db/sleep")
+    async_, sync = pair
+    extra = ""
+    if isinstance(async_.get("binding"), str):
+        extra = f"; caps: async — {async_['binding']}, sync — {sync.get('binding', '?')}"
+    return _ratio_claim(claim, f, async_, sync, True, extra=extra)
+
+
+def httpx_is_right(f: Facts) -> Verdict:
+    claim = "`httpx.AsyncClient` is the right async client"
+    pair = f.pair("/async/http/httpx", "/async/http/aiohttp")
+    if pair is None:
+        return _missing(claim, "/async/http/httpx and /async/http/aiohttp")
+    httpx_row, aiohttp_row = pair
+    share = httpx_row["rps"] / aiohttp_row["rps"] if aiohttp_row["rps"] else float("nan")
+    evidence = (f"at {httpx_row['users']} users httpx.AsyncClient served {httpx_row['rps']:,.0f} "
+                f"RPS = {share:.0%} of aiohttp's {aiohttp_row['rps']:,.0f} "
+                f"(p99 {httpx_row['p99_ms']:,.0f} vs {aiohttp_row['p99_ms']:,.0f} ms)")  # fmt: skip
+    return Verdict(claim, "true" if share >= 0.9 else "false", evidence)
+
+
+CLAIMS: tuple[Callable[[Facts], Verdict], ...] = (
+    def_blocks_server,
+    def_faster_without_await,
+    sleep_blocks_everything,
+    gather_speedup,
+    async_db_throughput,
+    httpx_is_right,
+)
+
+
+def check(run: Run, table: pd.DataFrame, bins: Bins) -> list[Verdict]:
+    facts = Facts(run, table, bins)
+    return [claim(facts) for claim in CLAIMS]

@@ -1,0 +1,45 @@
+"""The run in a few sentences: who leads each scenario, the biggest differences, one plain
+sentence per endpoint."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from harness.analysis.formatting import fmt
+
+
+def headlines_for(table: pd.DataFrame) -> list[str]:
+    """One line per scenario at its highest users level: who leads, by how much."""
+    lines = []
+    for scenario in dict.fromkeys(table["scenario"]):
+        data = table[table["scenario"] == scenario]
+        top = data[data["users"] == data["users"].max()].sort_values("rps", ascending=False)
+        if top.empty:
+            continue
+        best = top.iloc[0]
+        parts = [f"{r.endpoint} {r.rps:,.0f} RPS (p99 {fmt('{:,.0f}', r.p99_ms)} ms)"
+                 for r in top.itertuples()]  # fmt: skip
+        lead = ""
+        if len(top) > 1 and top.iloc[-1]["rps"] > 0:
+            lead = f" — {best['endpoint']} is {best['rps'] / top.iloc[-1]['rps']:.2f}× the slowest"
+        lines.append(f"{scenario} at {int(best['users'])} users: {', '.join(parts)}{lead}")
+    return lines
+
+
+def biggest(comparisons: list[dict[str, Any]], count: int = 5) -> list[dict[str, Any]]:
+    significant = [c for c in comparisons if "no significant" not in c["verdict"]
+                   and math.isfinite(c["ratio"]) and c["ratio"] > 0]  # fmt: skip
+    return sorted(significant, key=lambda c: -abs(math.log(c["ratio"])))[:count]
+
+
+def sentences(table: pd.DataFrame, scenario: str) -> list[str]:
+    """One plain sentence per endpoint, at its highest users level."""
+    rows = table[table["scenario"] == scenario]
+    out = []
+    for label in dict.fromkeys(rows["endpoint"]):
+        mine = rows[rows["endpoint"] == label].sort_values("users")
+        out.append(f"{mine.iloc[-1]['sentence']} (at {int(mine.iloc[-1]['users'])} users)")
+    return out

@@ -1,0 +1,92 @@
+"""Two runs side by side (``bench compare A B``): per measurement, B against A — ratio,
+uncertainty, verdict.
+
+Like pyperf's ``compare_to``: runs made on different machines are refused unless forced, with
+the fields that differ named. Reads only the two run folders; ``harness/report/diff_pages.py``
+writes the result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness import results
+from harness.analysis import stats
+from harness.analysis.samples import bins_by_group
+from harness.errors import BenchError
+from harness.results import MACHINE_FIELDS
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    endpoint: str
+    users: int
+    a_rps: float
+    b_rps: float
+    comparison: stats.Comparison
+
+    @property
+    def change(self) -> str:
+        r = self.comparison.ratio
+        if math.isnan(r.estimate):
+            return "–"
+        return f"{r.estimate:.2f}× [{r.low:.2f}, {r.high:.2f}]"
+
+    @property
+    def verdict(self) -> str:
+        return self.comparison.verdict(name_b=False)
+
+
+def machine_differences(a: results.Run, b: results.Run) -> list[str]:
+    diffs = []
+    for key in MACHINE_FIELDS:
+        va, vb = a.metadata.get(key), b.metadata.get(key)
+        if va != vb:
+            diffs.append(f"{key} ({va!r} vs {vb!r})")
+    return diffs
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    a: Path
+    b: Path
+    rows: list[Row]
+    machine_differences: list[str]
+
+
+def diff_runs(dir_a: Path, dir_b: Path, force: bool = False) -> RunDiff:
+    run_a, run_b = results.load(dir_a), results.load(dir_b)
+    diffs = machine_differences(run_a, run_b)
+    if diffs and not force:
+        raise BenchError(
+            f"the runs were made on different machines: {'; '.join(diffs)} — "
+            "their numbers are not comparable; pass --force to compare anyway"
+        )
+    bins_a = bins_by_group(dir_a, run_a)
+    bins_b = bins_by_group(dir_b, run_b)
+    rows = []
+    for key in bins_a:
+        if key not in bins_b:
+            continue
+        a, b = bins_a[key], bins_b[key]
+        rows.append(
+            Row(
+                key[0],
+                key[1],
+                key[2],
+                float(np.mean(a)) if a.size else math.nan,
+                float(np.mean(b)) if b.size else math.nan,
+                stats.compare_bins("B", b, "A", a),
+            )
+        )
+    if not rows:
+        raise BenchError(
+            f"{dir_a.name} and {dir_b.name} have no measurement in common "
+            "(same scenario, endpoint and users level)"
+        )
+    return RunDiff(dir_a, dir_b, rows, diffs)

@@ -1,0 +1,39 @@
+"""Warnings about a run's own quality, each saying what to do (hyperfine/pyperf style).
+
+Errors, a saturated load generator, repeats that disagree, too few requests, a failed
+measurement: every one is shown beside the figures it concerns, never hidden.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.results import Run
+
+CV_LIMIT = 0.10
+MIN_REQUESTS = 100
+MIN_BINS = 5
+
+
+def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Stability warnings that say what to do (hyperfine/pyperf style)."""
+    out = []
+    for row in table.itertuples():
+        where = f"{row.scenario} / {row.endpoint} @ {row.users} users"
+        if row.errors:
+            out.append(f"{where}: {row.errors} errors ({row.error_rate:.1%}), {row.timeouts} "
+                       "timeouts — throughput counts successes only; see the table")  # fmt: skip
+        if row.loadgen_saturated:
+            out.append(f"{where}: the load generator used {row.loadgen_cpu_share:.0%} of its CPU "
+                       "— it may be the bottleneck; lower --users or check with wrk")  # fmt: skip
+        if row.repeats > 1 and row.rps_cv > CV_LIMIT:
+            out.append(f"{where}: repeats disagree (CV {row.rps_cv:.0%} > 10%) — use --repeat 5 "
+                       "or a longer --duration, and keep the machine idle")  # fmt: skip
+        if row.requests < MIN_REQUESTS or getattr(row, "bins", MIN_BINS) < MIN_BINS:
+            out.append(f"{where}: only {row.requests} requests "
+                       f"({getattr(row, 'bins', '?')} throughput bins) — too few for stable "
+                       "numbers; use a longer --duration")  # fmt: skip
+    failed = summary[summary["status"] != "ok"] if len(summary) else summary
+    for row in failed.itertuples():
+        out.append(f"{row.scenario} / {row.endpoint} @ {row.users} users: measurement failed")
+    return out

@@ -1,0 +1,117 @@
+"""Per-measurement summaries computed from raw samples (pandas), never from Locust's buckets.
+
+Throughput counts successful completions inside the window (errors are counted separately and
+shown, never dropped); percentiles are exact, over successful requests. The server's side of
+each measurement comes from its ``ServerSample`` series.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis.samples import load_samples
+from harness.results import Measurement, Run, ServerSample, load_metrics
+
+PERCENTILES = (50, 90, 99)
+SATURATED_SHARE = 0.90
+KEYS = ["scenario", "endpoint", "variant", "users"]
+
+
+def summarize_measurement(run_dir: Path, measurement: Measurement) -> dict[str, Any]:
+    frame = load_samples(run_dir, measurement)
+    window = frame[frame["in_window"]]
+    ok = window[window["ok"]]
+    errors = window[~window["ok"]]
+    duration = measurement.window_end - measurement.window_start or measurement.duration_s
+    row: dict[str, Any] = {
+        "id": measurement.id,
+        "scenario": measurement.scenario,
+        "endpoint": measurement.endpoint,
+        "variant": measurement.variant,
+        "path": measurement.path,
+        "users": measurement.users,
+        "repeat": measurement.repeat,
+        "status": measurement.status,
+        "requests": len(window),
+        "ok": len(ok),
+        "errors": len(errors),
+        "timeouts": int(errors["error"].str.contains("timed out|Timeout", case=False).sum()),
+        "error_rate": len(errors) / len(window) if len(window) else 0.0,
+        "rps": len(ok) / duration if duration > 0 else 0.0,
+        "duration_s": duration,
+        "mean_ms": float(ok["elapsed_ms"].mean()) if len(ok) else np.nan,
+        "max_ms": float(ok["elapsed_ms"].max()) if len(ok) else np.nan,
+        "loadgen_cpu_share": measurement.loadgen_cpu_share,
+        "loadgen_saturated": measurement.loadgen_cpu_share > SATURATED_SHARE
+        or measurement.loadgen_cpu_warning,
+        "top_error": errors["error"].mode().iloc[0] if len(errors) else "",
+    }
+    for p in PERCENTILES:
+        row[f"p{p}_ms"] = float(np.percentile(ok["elapsed_ms"], p)) if len(ok) else np.nan
+    row.update(_server_signals(load_metrics(run_dir, measurement), measurement))
+    return row
+
+
+def _server_signals(series: list[ServerSample], m: Measurement) -> dict[str, Any]:
+    inside = [s for s in series if m.window_start <= s.t <= m.window_end + 0.5]
+    out: dict[str, Any] = {
+        "loop_lag_max_ms": np.nan,
+        "loop_lag_mean_ms": np.nan,
+        "threadpool_busy_max": np.nan,
+        "app_cpu_share": np.nan,
+        "app_rss_mb": np.nan,
+    }
+    if not inside:
+        return out
+    out["loop_lag_max_ms"] = max(s.loop_lag_max_ms for s in inside)
+    out["loop_lag_mean_ms"] = float(np.mean([s.loop_lag_mean_ms for s in inside]))
+    busy = [s.threadpool_busy_max for s in inside if not math.isnan(s.threadpool_busy_max)]
+    out["threadpool_busy_max"] = max(busy) if busy else np.nan
+    out["app_rss_mb"] = inside[-1].rss_bytes / 2**20
+    first, last = inside[0], inside[-1]
+    if len(inside) >= 2 and last.t > first.t:
+        out["app_cpu_share"] = (last.cpu_s - first.cpu_s) / (last.t - first.t)
+    return out
+
+
+def summarize(run_dir: Path, run: Run) -> pd.DataFrame:
+    """One row per measurement, in run order."""
+    rows = [summarize_measurement(run_dir, m) for m in run.measurements]
+    return pd.DataFrame(rows)
+
+
+def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per scenario × endpoint × users: median over repeats and the spread."""
+    if summary.empty:
+        return summary
+    ok = summary[summary["status"] == "ok"]
+    grouped = ok.groupby(KEYS, sort=False)
+    table = grouped.agg(
+        repeats=("rps", "size"),
+        rps=("rps", "median"),
+        rps_min=("rps", "min"),
+        rps_max=("rps", "max"),
+        rps_std=("rps", "std"),
+        p50_ms=("p50_ms", "median"),
+        p90_ms=("p90_ms", "median"),
+        p99_ms=("p99_ms", "median"),
+        max_ms=("max_ms", "max"),
+        requests=("requests", "sum"),
+        errors=("errors", "sum"),
+        timeouts=("timeouts", "sum"),
+        loadgen_cpu_share=("loadgen_cpu_share", "max"),
+        loadgen_saturated=("loadgen_saturated", "any"),
+        loop_lag_max_ms=("loop_lag_max_ms", "max"),
+        loop_lag_mean_ms=("loop_lag_mean_ms", "median"),
+        threadpool_busy_max=("threadpool_busy_max", "max"),
+        app_cpu_share=("app_cpu_share", "median"),
+    ).reset_index()
+    table["rps_std"] = table["rps_std"].fillna(0.0)
+    table["rps_cv"] = np.where(table["rps"] > 0, table["rps_std"] / table["rps"], 0.0)
+    table["error_rate"] = np.where(table["requests"] > 0, table["errors"] / table["requests"], 0.0)
+    return table

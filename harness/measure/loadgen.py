@@ -1,0 +1,175 @@
+"""The load generator: one Locust process per measurement, driven and read back.
+
+The runner hands it a ``Job`` (endpoint, users, window); this module turns that into Locust's
+command line and a ``LoadSettings`` environment (``locustfiles/protocol.py``), follows the live
+progress file while Locust runs, and reads the window metadata the recorder wrote when it quit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from harness.measure.processes import Children, ManagedProcess
+from locustfiles.protocol import LoadSettings, Progress, WindowMeta
+
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "endpoint.py"
+CLIENTS = {"raw": "RawEndpointUser", "fasthttp": "FastEndpointUser"}
+GRACE_S = 90.0  # how long past its window a load generator may take before it is stopped
+
+
+class Ticker(Protocol):
+    def tick(self, elapsed_s: float, count: int, errors: int, rps: float, phase: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """One measurement as the load generator runs it."""
+
+    id: str
+    path: str
+    name: str
+    users: int
+    warmup_s: float
+    duration_s: float
+    client: str = "raw"
+    timeout_s: float = 30.0
+
+    @property
+    def window_s(self) -> float:
+        return self.warmup_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Files:
+    """Where one measurement's files go, inside the run folder."""
+
+    samples: Path
+    meta: Path
+    progress: Path
+    log: Path
+
+    @classmethod
+    def of(cls, run_dir: Path, job_id: str) -> Files:
+        return cls(
+            samples=run_dir / "samples" / f"{job_id}.csv",
+            meta=run_dir / "samples" / f"{job_id}.meta.json",
+            progress=run_dir / "logs" / f"{job_id}.progress.json",
+            log=run_dir / "logs" / f"{job_id}.locust.log",
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a finished load generator left: its window, or why there is none."""
+
+    meta: WindowMeta | None
+    error: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def argv(job: Job, host: str) -> list[str]:
+    """Locust's command line: headless, all users at once, a hard stop well past the window
+    (the recorder quits at the window's end; this is the backstop)."""
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        CLIENTS[job.client],
+        "--headless",
+        "-u",
+        str(job.users),
+        "-r",
+        str(max(job.users, 1)),
+        "-t",
+        f"{int(job.window_s + 120)}s",
+        "--host",
+        host,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "0",
+        "--exit-code-on-error",
+        "0",
+    ]
+
+
+def settings(job: Job, files: Files) -> LoadSettings:
+    return LoadSettings(
+        path=job.path,
+        name=job.name,
+        warmup_s=job.warmup_s,
+        duration_s=job.duration_s,
+        samples_file=str(files.samples),
+        meta_file=str(files.meta),
+        progress_file=str(files.progress),
+        timeout_s=job.timeout_s,
+    )
+
+
+class LoadGenerator:
+    """``start`` Locust among the scenario's children, ``follow`` it to its end, ``finish``."""
+
+    def __init__(self, job: Job, files: Files, host: str, cpus: Sequence[int]) -> None:
+        self.job, self.files, self.host, self.cpus = job, files, host, tuple(cpus)
+        self.process: ManagedProcess | None = None
+
+    def start(self, children: Children) -> LoadGenerator:
+        env = {**os.environ, **settings(self.job, self.files).to_env()}
+        self.process = children.spawn(
+            "locust", argv(self.job, self.host), log_path=self.files.log, cpus=self.cpus, env=env
+        )
+        return self
+
+    def follow(self, ticker: Ticker, poll_s: float = 0.25) -> str:
+        """Wait for Locust, reporting live RPS; '' when it ended by itself, else the reason."""
+        assert self.process is not None, "start() first"
+        deadline = time.monotonic() + self.job.window_s + GRACE_S
+        last: tuple[float, int] | None = None
+        rps = 0.0
+        while self.process.running():
+            time.sleep(poll_s)
+            if time.monotonic() > deadline:
+                limit = self.job.window_s + GRACE_S
+                return f"the load generator did not finish within {limit:.0f}s; stopped"
+            try:
+                doc = Progress.from_dict(json.loads(self.files.progress.read_text()))
+            except (OSError, ValueError, TypeError):
+                continue
+            if last is not None and doc.t > last[0]:
+                rps = (doc.count - last[1]) / (doc.t - last[0])
+            last = (doc.t, doc.count)
+            elapsed = time.time() - (doc.spawned_at or time.time())
+            ticker.tick(elapsed, doc.count, doc.errors, rps, doc.phase)
+        return ""
+
+    def finish(self, children: Children, error: str) -> Outcome:
+        """Stop the process (if still running) and read back what it wrote."""
+        assert self.process is not None, "start() first"
+        children.release(self.process)
+        if error:
+            return Outcome(None, error)
+        try:
+            meta = WindowMeta.from_dict(json.loads(self.files.meta.read_text()))
+        except (OSError, ValueError, TypeError):
+            return Outcome(None, f"the load generator wrote no results: {self._last_words()}")
+        if not self.files.samples.is_file():
+            return Outcome(None, f"the load generator wrote no samples: {self._last_words()}")
+        if not meta.complete:
+            return Outcome(None, "the load generator stopped before the measurement window ended")
+        return Outcome(meta, "")
+
+    def _last_words(self) -> str:
+        return (self.process.tail() if self.process else "") or "no output"

@@ -1,0 +1,71 @@
+"""Run metadata, collected (never typed in): versions, CPU, cores, load, pinning."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from typing import Any
+
+import psutil
+
+from target_app import instrumentation
+
+PACKAGES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "anyio",
+    "pydantic",
+    "locust",
+    "gevent",
+    "geventhttpclient",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "requests",
+    "sqlalchemy",
+    "psycopg",
+    "asyncpg",
+    "aiosqlite",
+    "pandas",
+    "matplotlib",
+)
+
+
+def package_versions() -> dict[str, str]:
+    return instrumentation.package_versions(PACKAGES)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect(pinning: dict[str, Any]) -> dict[str, Any]:
+    freq = psutil.cpu_freq()
+    return {
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": sorted(os.sched_getaffinity(0)),
+        "cpu_freq_mhz": round(freq.current) if freq else None,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "packages": package_versions(),
+        "pinning": pinning,
+        "server": "uvicorn, 1 worker, loop=auto (uvloop if installed), http=auto",
+    }

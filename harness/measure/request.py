@@ -1,0 +1,187 @@
+"""What the user asked for, checked in one place and turned into scenarios and run options.
+
+``bench run`` hands its raw option values to ``prepare``; every bad value becomes one
+``OptionError`` naming the option ("Invalid value for --users: …"), before any process starts or
+any folder is made. The runner then trusts what it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from harness.errors import BenchError
+from harness.measure.loadgen import CLIENTS
+from harness.measure.runner import RunOptions
+from harness.measure.services import DATABASES, ServiceOptions
+from scenarios import Scenario, Suite, resolve
+from scenarios.model import ScenarioError, parse_duration, parse_users
+from target_app.settings import Settings
+
+MAX_UPSTREAM_LATENCY_S = 10.0
+# Scenario fields that a command-line option overrides: a bad value names the option.
+_OVERRIDDEN = {"users": "--users", "duration": "--duration", "warmup": "--warmup"}
+
+
+class OptionError(BenchError):
+    """A bad command-line value: names the option and where to read about it."""
+
+    def __init__(self, option: str, message: str, command: str = "bench run") -> None:
+        super().__init__(f"Invalid value for {option}: {message} (see: {command} --help)")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """``bench run``'s options as typed on the command line (strings where the user wrote one)."""
+
+    scenario: str
+    users: str | None = None
+    duration: str | None = None
+    warmup: str | None = None
+    repeat: int | None = None
+    out: Path = Path("reports")
+    port: int = 0
+    threadpool_tokens: int | None = None
+    params: Sequence[str] = ()
+    settings: Sequence[str] = ()
+    client: str = "raw"
+    database: str = "postgres"
+    database_url: str | None = None
+    upstream_latency: str | None = None
+    timeout: str = "30s"
+    calibrate: bool = True
+    command: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    label: str
+    scenarios: list[Scenario]
+    options: RunOptions
+
+
+def prepare(request: RunRequest) -> Prepared:
+    """Validate every option, resolve the scenario and apply the overrides."""
+    parameters = parse_params(request.params, "--param")
+    if request.upstream_latency is not None:
+        latency_s = _seconds("--upstream-latency", request.upstream_latency)
+        if latency_s > MAX_UPSTREAM_LATENCY_S:
+            raise OptionError("--upstream-latency", f"must be at most {MAX_UPSTREAM_LATENCY_S:g}s")
+        parameters["latency_ms"] = round(latency_s * 1000)
+    options = RunOptions(
+        out=request.out,
+        port=request.port,
+        client=_one_of("--client", request.client, tuple(CLIENTS)),
+        request_timeout_s=_seconds("--timeout", request.timeout) or 30.0,
+        settings=_app_settings(request),
+        services=ServiceOptions(
+            database=_one_of("--database", request.database, DATABASES),
+            database_url=_database_url(request.database_url),
+        ),
+        command=request.command,
+    )
+    item, scenarios = _scenarios(request, parameters)
+    if request.calibrate and not any(s.name == "baseline" for s in scenarios):
+        scenarios.insert(0, calibration(scenarios))
+    return Prepared(item.name, scenarios, options)
+
+
+def _scenarios(
+    request: RunRequest, parameters: dict[str, Any]
+) -> tuple[Scenario | Suite, list[Scenario]]:
+    users = _users(request.users)
+    duration_s = _seconds("--duration", request.duration) if request.duration else None
+    warmup_s = _seconds("--warmup", request.warmup) if request.warmup else None
+    item, scenarios = resolve(request.scenario)
+    try:
+        scenarios = [
+            s.with_overrides(users, duration_s, warmup_s, request.repeat, parameters)
+            for s in scenarios
+        ]
+    except ScenarioError as exc:
+        field_name, _, message = str(exc).partition(": ")
+        if field_name in _OVERRIDDEN:
+            raise OptionError(_OVERRIDDEN[field_name], message) from None
+        raise
+    for s in scenarios:
+        s.rendered_endpoints()  # a placeholder without its parameter fails here, before any load
+    return item, scenarios
+
+
+def calibration(scenarios: list[Scenario]) -> Scenario:
+    """A short baseline (sync and async hello) measured first when a run lacks one: it gives the
+    capacity model the app's CPU ceiling and per-request overhead on this machine, today."""
+    _, (baseline,) = resolve("baseline")
+    settings = {}
+    for s in scenarios:  # the same thread pool as the measured scenarios
+        settings.update({k: v for k, v in s.settings.items() if k == "threadpool_tokens"})
+    short = baseline.with_overrides(
+        users=(50,), duration_s=3.0, warmup_s=1.0, repeat=1, settings=settings
+    )
+    return replace(
+        short,
+        name="calibration",
+        description="Calibration: the baseline measured briefly, for the capacity model",
+    )
+
+
+def parse_params(values: Sequence[str], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` items (whole numbers become ints)."""
+    parsed: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise OptionError(option, f"expected KEY=VALUE, got {item!r}")
+        parsed[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+    return parsed
+
+
+def _app_settings(request: RunRequest) -> dict[str, Any]:
+    """``--setting KEY=VALUE`` checked against the app's own settings model, plus the tokens."""
+    parsed = parse_params(request.settings, "--setting")
+    unknown = sorted(set(parsed) - set(Settings.model_fields))
+    if unknown:
+        known = ", ".join(sorted(Settings.model_fields))
+        raise OptionError("--setting", f"unknown {', '.join(unknown)}; known: {known}")
+    blank = Settings.model_construct()  # each value against its field (not the environment)
+    for key, value in parsed.items():
+        try:
+            Settings.__pydantic_validator__.validate_assignment(blank, key, value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise OptionError("--setting", f"{first['loc'][0]}: {first['msg']}") from None
+    if request.threadpool_tokens is not None:
+        parsed["threadpool_tokens"] = request.threadpool_tokens
+    return parsed
+
+
+def _users(value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_users(value, "--users")
+    except ScenarioError as exc:
+        raise OptionError("--users", str(exc).removeprefix("--users: ")) from None
+
+
+def _seconds(option: str, value: str) -> float:
+    try:
+        return parse_duration(value, option)
+    except ScenarioError as exc:
+        raise OptionError(option, str(exc).removeprefix(f"{option}: ")) from None
+
+
+def _one_of(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise OptionError(option, f"{value!r} is not {' or '.join(choices)}")
+    return value
+
+
+def _database_url(url: str | None) -> str:
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise OptionError("--database-url", "expected a postgresql:// URL")
+    return url or ""

@@ -1,0 +1,246 @@
+"""Run scenarios: for each repeat × endpoint × users level, warm up, measure, collect.
+
+One app process serves a whole scenario (like a real server: its thread pool and connection
+pools stay warm); between two measurements the runner waits until the app has no request in
+flight, so a blocked backlog never leaks into the next measurement. Repeats are the outer loop,
+so sync and async are measured side by side in time and drift hits both alike.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.errors import BenchError, Interrupted
+from harness.measure import metadata, services
+from harness.measure.app import App, start_app
+from harness.measure.loadgen import Files, Job, LoadGenerator, Outcome
+from harness.measure.metrics import MetricsPoller, wait_idle
+from harness.measure.pinning import Pinning
+from harness.measure.processes import Children, ensure_port_free
+from harness.results import Measurement, Run, new_run_dir, now_iso, point_latest, save
+from scenarios.model import Endpoint, Scenario
+
+
+class Progress(Protocol):
+    def start(self, total: int, total_s: float) -> None: ...
+    def measurement(self, index: int, title: str, seconds: float) -> None: ...
+    def tick(self, elapsed_s: float, count: int, errors: int, rps: float, phase: str) -> None: ...
+    def done(self, title: str, rps: float, errors: int) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class QuietProgress:
+    def start(self, total: int, total_s: float) -> None: ...
+    def measurement(self, index: int, title: str, seconds: float) -> None: ...
+    def tick(self, elapsed_s: float, count: int, errors: int, rps: float, phase: str) -> None: ...
+    def done(self, title: str, rps: float, errors: int) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run, already validated (``harness.measure.request.prepare``)."""
+
+    out: Path = Path("reports")
+    port: int = 0
+    client: str = "raw"
+    request_timeout_s: float = 30.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    services: services.ServiceOptions = field(default_factory=services.ServiceOptions)
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    scenario: Scenario
+    endpoint: Endpoint
+    users: int
+    repeat: int
+
+    @property
+    def id(self) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", self.endpoint.label.lower()).strip("-")
+        return f"{self.scenario.name}--{slug}--u{self.users}--r{self.repeat}"
+
+    @property
+    def title(self) -> str:
+        where = f"{self.endpoint.label} @ {self.users} users"
+        return f"{self.scenario.name}: {where} (#{self.repeat + 1})"
+
+    def job(self, options: RunOptions) -> Job:
+        return Job(
+            id=self.id,
+            path=self.endpoint.path,
+            name=self.endpoint.label,
+            users=self.users,
+            warmup_s=self.scenario.warmup_s,
+            duration_s=self.scenario.duration_s,
+            client=options.client,
+            timeout_s=options.request_timeout_s,
+        )
+
+
+def plan(scenario: Scenario) -> Iterator[Step]:
+    """Repeats outermost, then endpoints, then users levels."""
+    for repeat in range(scenario.repeat):
+        for endpoint in scenario.rendered_endpoints():
+            for users in scenario.users:
+                yield Step(scenario, endpoint, users, repeat)
+
+
+def estimate_s(scenarios: list[Scenario]) -> float:
+    """Rough wall time: window + Locust start-up per measurement, app start per scenario."""
+    return sum(4.0 + sum(s.warmup_s + s.duration_s + 2.5 for _ in plan(s)) for s in scenarios)
+
+
+def app_env(scenario: Scenario, options: RunOptions) -> dict[str, str]:
+    merged = {**scenario.settings, **options.settings}
+    return {f"BENCH_{key.upper()}": str(value) for key, value in merged.items()}
+
+
+@dataclass
+class _Context:
+    """What every measurement of a run shares, and the results so far."""
+
+    run_dir: Path
+    options: RunOptions
+    pinning: Pinning
+    progress: Progress
+    result: Run | None = None
+
+    def record(self, result: Run) -> None:
+        self.result = result
+        save(self.run_dir, result)
+
+
+def run(
+    label: str, scenarios: list[Scenario], options: RunOptions, progress: Progress | None = None
+) -> tuple[Path, Run]:
+    """Run every scenario into a new run folder; return it (also on Ctrl-C: marked incomplete)."""
+    services.preflight(scenarios, options.services)
+    if options.port:
+        ensure_port_free(options.port)
+    run_dir = new_run_dir(options.out, label)
+    for sub in ("samples", "metrics", "logs"):
+        (run_dir / sub).mkdir()
+    ctx = _Context(run_dir, options, Pinning.plan(), progress or QuietProgress())
+    result = _begin(ctx, scenarios)
+    try:
+        _run_all(ctx, scenarios)
+    except KeyboardInterrupt:
+        save(run_dir, (ctx.result or result).finish("incomplete", "interrupted (Ctrl-C)"))
+        raise Interrupted(
+            f"interrupted: children stopped, partial run kept (marked incomplete) in {run_dir}"
+        ) from None
+    except BenchError as error:
+        save(run_dir, (ctx.result or result).finish("failed", str(error)))
+        raise
+    result = (ctx.result or result).finish("complete")
+    save(run_dir, result)
+    return run_dir, result
+
+
+def _begin(ctx: _Context, scenarios: list[Scenario]) -> Run:
+    meta = metadata.collect(ctx.pinning.to_dict())
+    meta["loadgen_client"] = ctx.options.client
+    meta["request_timeout_s"] = ctx.options.request_timeout_s
+    result = Run(
+        run_id=ctx.run_dir.name,
+        status="running",
+        created=now_iso(),
+        command=list(ctx.options.command or sys.argv),
+        metadata=meta,
+        scenarios=[s.to_dict() for s in scenarios],
+    )
+    ctx.record(result)
+    point_latest(ctx.options.out, ctx.run_dir)
+    return result
+
+
+def _run_all(ctx: _Context, scenarios: list[Scenario]) -> None:
+    steps = [step for s in scenarios for step in plan(s)]
+    ctx.progress.start(len(steps), estimate_s(scenarios))
+    index = 0
+    for scenario in scenarios:
+        with Children() as children:
+            app, record = _start_scenario(ctx, scenario, children)
+            assert ctx.result is not None
+            ctx.record(_replace_scenario(ctx.result, record))
+            for step in plan(scenario):
+                index += 1
+                seconds = scenario.warmup_s + scenario.duration_s
+                ctx.progress.measurement(index, step.title, seconds)
+                measurement = _measure(ctx, step, app, children)
+                ctx.record(ctx.result.with_measurement(measurement))
+
+
+def _replace_scenario(result: Run, record: dict[str, Any]) -> Run:
+    scenarios = [record if s["name"] == record["name"] else s for s in result.scenarios]
+    return replace(result, scenarios=scenarios)
+
+
+def _start_scenario(
+    ctx: _Context, scenario: Scenario, children: Children
+) -> tuple[App, dict[str, Any]]:
+    env = app_env(scenario, ctx.options)
+    where = services.Where(children, ctx.run_dir, ctx.pinning)
+    started = services.start(scenario, where, ctx.options.services, dict(ctx.options.settings))
+    env.update(started.env)
+    app, info = start_app(
+        children,
+        settings_env=env,
+        log_path=where.log(f"{scenario.name}-app.log"),
+        cpus=ctx.pinning.app,
+        port=ctx.options.port,
+    )
+    record = scenario.to_dict()
+    record["app"] = info
+    record["dependencies"] = started.record
+    return app, record
+
+
+def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measurement:
+    if not wait_idle(f"{app.url}/_bench/metrics"):
+        ctx.progress.note("[yellow]the app still had requests in flight after 60s")
+    files = Files.of(ctx.run_dir, step.id)
+    metrics_path = ctx.run_dir / "metrics" / f"{step.id}.json"
+    generator = LoadGenerator(step.job(ctx.options), files, app.url, ctx.pinning.loadgen)
+    generator.start(children)
+    with MetricsPoller(f"{app.url}/_bench/metrics", interval_s=0.5) as poller:
+        error = generator.follow(ctx.progress)
+    poller.save(metrics_path)
+    outcome = generator.finish(children, error)
+    if not outcome.ok:
+        ctx.progress.note(f"[red]{step.title}: {outcome.error}")
+    rps, errors = (outcome.meta.rps, outcome.meta.errors) if outcome.meta else (0.0, 0)
+    # the same definition as the report: successful completions in the window / its length
+    ctx.progress.done(step.title, rps, errors)
+    return _measurement(step, files, metrics_path, outcome)
+
+
+def _measurement(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Measurement:
+    meta = outcome.meta
+    return Measurement(
+        id=step.id,
+        scenario=step.scenario.name,
+        endpoint=step.endpoint.label,
+        variant=step.endpoint.variant,
+        path=step.endpoint.path,
+        users=step.users,
+        repeat=step.repeat,
+        warmup_s=step.scenario.warmup_s,
+        duration_s=step.scenario.duration_s,
+        samples=f"samples/{files.samples.name}" if files.samples.is_file() else "",
+        metrics=f"metrics/{metrics_path.name}",
+        window_start=meta.measure_start if meta else 0.0,
+        window_end=meta.measure_end if meta else 0.0,
+        loadgen_cpu_share=meta.loadgen_cpu_share if meta else 0.0,
+        loadgen_cpu_warning=meta.locust_cpu_warning if meta else False,
+        status="ok" if outcome.ok else "failed",
+        error=outcome.error,
+    )

@@ -1,0 +1,257 @@
+"""Matplotlib PNGs of a run, drawn from its ``Analysis`` (and so from its files only).
+
+Colours come from ``harness/report/colours.py``: the same endpoint has the same colour on every
+chart and in the page's tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from harness.analysis.analyze import Analysis  # noqa: E402
+from harness.analysis.samples import timeseries  # noqa: E402
+from harness.report.colours import palette  # noqa: E402
+from harness.results import Run, load_metrics  # noqa: E402
+
+DPI = 110
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def rps_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
+    """Grouped bars: users level on x, one bar per endpoint, error bars min–max over repeats."""
+    data = table[table["scenario"] == scenario]
+    colours = palette(data)
+    endpoints = list(colours)
+    levels = sorted(data["users"].unique())
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 1.1 * len(levels) * len(endpoints) / 2), 4.2))
+    width = 0.8 / max(1, len(endpoints))
+    x = np.arange(len(levels))
+    for i, label in enumerate(endpoints):
+        rows = data[data["endpoint"] == label].set_index("users").reindex(levels)
+        heights = rows["rps"].to_numpy(dtype=float)
+        err = np.vstack(
+            [heights - rows["rps_min"].to_numpy(float), rows["rps_max"].to_numpy(float) - heights]
+        )
+        pos = x - 0.4 + width * (i + 0.5)
+        bars = ax.bar(
+            pos,
+            heights,
+            width,
+            color=colours[label],
+            label=label,
+            yerr=np.nan_to_num(err),
+            capsize=3,
+            ecolor="#333333",
+        )
+        for bar, value in zip(bars, heights, strict=True):
+            if np.isfinite(value):
+                ax.annotate(
+                    f"{value:,.0f}",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
+    repeats = int(data["repeats"].max()) if len(data) else 0
+    ax.set_title(f"{scenario}: throughput (median of {repeats} repeat(s), bars min–max)")
+    ax.set_xlabel("concurrent users")
+    ax.set_ylabel("successful requests / s")
+    ax.set_xticks(x, [str(v) for v in levels])
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, out)
+
+
+def latency_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
+    """p50 / p90 / p99 per endpoint, one panel per users level (log scale when spread is wide)."""
+    data = table[table["scenario"] == scenario]
+    colours = palette(data)
+    levels = sorted(data["users"].unique())
+    fig, axes = plt.subplots(
+        1, len(levels), figsize=(max(6.0, 3.2 * len(levels)), 4.2), squeeze=False, sharey=True
+    )
+    values = data[["p50_ms", "p90_ms", "p99_ms"]].to_numpy(float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    log = finite.size > 0 and finite.max() / max(finite.min(), 1e-3) > 50
+    for ax, users in zip(axes[0], levels, strict=True):
+        rows = data[data["users"] == users]
+        x = np.arange(len(rows))
+        for j, (pct, alpha) in enumerate((("p50_ms", 1.0), ("p90_ms", 0.7), ("p99_ms", 0.45))):
+            ax.bar(
+                x - 0.27 + 0.27 * j,
+                rows[pct],
+                0.26,
+                alpha=alpha,
+                color=[colours[e] for e in rows["endpoint"]],
+                label=pct.split("_")[0],
+            )
+        ax.set_xticks(x, rows["endpoint"], rotation=20, ha="right", fontsize=8)
+        ax.set_title(f"{users} users", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        if log:
+            ax.set_yscale("log")
+    axes[0][0].set_ylabel("latency (ms)" + (", log scale" if log else ""))
+    handles = [plt.Rectangle((0, 0), 1, 1, color="#555555", alpha=a) for a in (1.0, 0.7, 0.45)]
+    axes[0][-1].legend(handles, ["p50", "p90", "p99"], fontsize=8, loc="upper left")
+    fig.suptitle(f"{scenario}: latency percentiles from raw samples (bars: p50, p90, p99)")
+    return _save(fig, out)
+
+
+def timeline(run_dir: Path, run: Run, scenario: str, out: Path) -> Path:
+    """Successful requests per second over time at the highest users level (first repeat)."""
+    measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
+    top = max((m.users for m in measurements), default=0)
+    chosen = [m for m in measurements if m.users == top and m.repeat == 0]
+    colours = palette(
+        pd.DataFrame(
+            {
+                "endpoint": [m.endpoint for m in measurements],
+                "variant": [m.variant for m in measurements],
+            }
+        )
+    )
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    warmup = 0.0
+    for m in chosen:
+        series = timeseries(run_dir, m)
+        ax.plot(series["t"], series["rps"], marker=".", color=colours[m.endpoint], label=m.endpoint)
+        warmup = max(warmup, m.warmup_s)
+    if warmup:
+        ax.axvspan(-warmup, 0, color="#999999", alpha=0.15, label="warm-up (not measured)")
+    ax.set_title(f"{scenario}: throughput over time at {top} users (1 s bins)")
+    ax.set_xlabel("time from start of the measured window (s)")
+    ax.set_ylabel("successful requests / s")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, out)
+
+
+def draw_all(analysis: Analysis) -> dict[str, list[str]]:
+    """Every chart of the run; returns file names per scenario."""
+    run_dir, run, table = analysis.run_dir, analysis.run, analysis.table
+    charts: dict[str, list[str]] = {}
+    for scenario in dict.fromkeys(table["scenario"]) if len(table) else []:
+        files = [
+            rps_bars(table, scenario, run_dir / f"rps-{scenario}.png"),
+            sweep(table, scenario, run_dir / f"sweep-{scenario}.png"),
+            latency_bars(table, scenario, run_dir / f"latency-{scenario}.png"),
+            timeline(run_dir, run, scenario, run_dir / f"timeline-{scenario}.png"),
+            signals(run_dir, run, scenario, run_dir / f"signals-{scenario}.png"),
+        ]
+        charts[scenario] = [f.name for f in files if f is not None]
+    return charts
+
+
+def signals(run_dir: Path, run: Run, scenario: str, out: Path) -> Path | None:
+    """Server-side signals over time at the highest users level (first repeat): event-loop lag,
+    thread-pool tokens in use, app CPU — the evidence of *why* throughput is what it is."""
+    measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
+    top = max((m.users for m in measurements), default=0)
+    chosen = [m for m in measurements if m.users == top and m.repeat == 0]
+    if not chosen:
+        return None
+    colours = palette(
+        pd.DataFrame(
+            {
+                "endpoint": [m.endpoint for m in measurements],
+                "variant": [m.variant for m in measurements],
+            }
+        )
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    plotted = False
+    for m in chosen:
+        series = load_metrics(run_dir, m)
+        if not series:
+            continue
+        t = np.array([s.t for s in series]) - m.window_start
+        lag = [s.loop_lag_max_ms for s in series]
+        busy = [s.threadpool_busy_max for s in series]
+        cpu_s = np.array([s.cpu_s for s in series])
+        cpu = np.diff(cpu_s) / np.maximum(np.diff(t), 1e-6) * 100
+        kw = {"color": colours[m.endpoint], "label": m.endpoint, "marker": "."}
+        axes[0].plot(t, lag, **kw)
+        axes[1].plot(t, busy, **kw)
+        axes[2].plot(t[1:], cpu, **kw)
+        plotted = True
+    if not plotted:
+        plt.close(fig)
+        return None
+    titles = ("event-loop lag (max per 0.5 s)", "thread-pool tokens in use (max)", "app CPU")
+    ylabels = ("lag (ms)", "tokens", "CPU (% of one core)")
+    for ax, title, ylabel in zip(axes, titles, ylabels, strict=True):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("time from start of the measured window (s)")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{scenario}: server-side signals at {top} users")
+    return _save(fig, out)
+
+
+def sweep(table: pd.DataFrame, scenario: str, out: Path) -> Path | None:
+    """RPS and latency against users, with the capacity model's prediction as dashed lines;
+    drawn when the scenario measured at least two users levels. ``table`` carries predictions."""
+    data = table[table["scenario"] == scenario]
+    if data["users"].nunique() < 2:
+        return None
+    colours = palette(data)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for label, colour in colours.items():
+        rows = data[data["endpoint"] == label].sort_values("users")
+        left.plot(rows["users"], rows["rps"], marker="o", color=colour, label=label)
+        if "predicted_rps" in rows and rows["predicted_rps"].notna().any():
+            left.plot(
+                rows["users"],
+                rows["predicted_rps"],
+                linestyle="--",
+                color=colour,
+                alpha=0.7,
+                label=f"{label} (predicted)",
+            )
+        right.plot(rows["users"], rows["p50_ms"], marker="o", color=colour, label=f"{label} p50")
+        right.plot(
+            rows["users"],
+            rows["p99_ms"],
+            marker="^",
+            linestyle=":",
+            color=colour,
+            label=f"{label} p99",
+        )
+    left.set_title(f"{scenario}: throughput vs users (dashed: Little's-law prediction)")
+    left.set_ylabel("successful requests / s")
+    right.set_title(f"{scenario}: latency vs users")
+    right.set_ylabel("latency (ms)")
+    values = data[["p50_ms", "p99_ms"]].to_numpy(float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    if finite.size and finite.max() / max(finite.min(), 1e-3) > 50:
+        right.set_yscale("log")
+        right.set_ylabel("latency (ms), log scale")
+    for ax in (left, right):
+        ax.set_xlabel("concurrent users")
+        ax.set_xscale("log")
+        levels = sorted(data["users"].unique())
+        ax.set_xticks(levels, [str(v) for v in levels])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    left.set_ylim(bottom=0)
+    return _save(fig, out)

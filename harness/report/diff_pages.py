@@ -1,0 +1,49 @@
+"""The pages of ``bench compare``: ``compare.md`` and ``compare.html`` for two runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.analysis.run_diff import RunDiff
+from harness.files import write_atomic
+from harness.report.templating import environment
+
+
+def markdown(diff: RunDiff) -> str:
+    dir_a, dir_b, rows, diffs = diff.a, diff.b, diff.rows, diff.machine_differences
+    lines = [
+        f"# {dir_b.name} (B) vs {dir_a.name} (A)",
+        "",
+        "Throughput (successful requests/s, mean of ≤ 1 s bins over all repeats). Change is B / A "
+        "with its 95 % bootstrap interval; the verdict needs Mann-Whitney p < 0.05 and an "
+        "interval that excludes 1.",
+        "",
+    ]
+    if diffs:
+        lines += [f"**Compared across machines (--force):** {'; '.join(diffs)}", ""]
+    lines += [
+        "| scenario | endpoint | users | A RPS | B RPS | B / A | verdict |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.scenario} | {r.endpoint} | {r.users} | {r.a_rps:,.1f} | "
+            f"{r.b_rps:,.1f} | {r.change} | {r.verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def html(diff: RunDiff) -> str:
+    return (
+        environment()
+        .get_template("compare.html.j2")
+        .render(a=diff.a.name, b=diff.b.name, rows=diff.rows, diffs=diff.machine_differences)
+    )
+
+
+def write(diff: RunDiff, out: Path) -> tuple[Path, Path]:
+    """``compare.md`` and ``compare.html`` in ``out`` (created), written atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    md_path = write_atomic(out / "compare.md", markdown(diff))
+    html_path = write_atomic(out / "compare.html", html(diff))
+    return md_path, html_path

@@ -1,0 +1,59 @@
+"""``summary.md``: the verdicts and the numbers of a run, ready to paste into a pull request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.analysis.analyze import Analysis
+from harness.analysis.formatting import fmt
+from harness.files import write_atomic
+
+
+def markdown(analysis: Analysis) -> str:
+    """``summary.md``: the verdicts and the numbers, ready for a pull request."""
+    run, table = analysis.run, analysis.table
+    meta = run.metadata
+    pk = meta.get("packages", {})
+    lines = [
+        f"## sync vs async — run `{run.run_id}` ({run.status})",
+        "",
+        f"{meta.get('cpu_model')} · {meta.get('cpu_count')} cores · Python {meta.get('python')} · "
+        f"fastapi {pk.get('fastapi')} · uvicorn {pk.get('uvicorn')} · "
+        f"{meta.get('pinning', {}).get('note', '')}",
+        "",
+        "| claim | verdict | evidence |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {c.claim} | **{c.verdict}** | {c.evidence} |" for c in analysis.claims]
+    lines += [
+        "",
+        "| scenario | endpoint | users | RPS | 95% CI | predicted | measured/predicted "
+        "| p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.scenario} | {r.endpoint} | {r.users} | {r.rps:,.1f} | "
+            f"{fmt('{:,.0f}', r.rps_ci_low)}–{fmt('{:,.0f}', r.rps_ci_high)} | "
+            f"{fmt('{:,.0f}', r.predicted_rps)} ({r.binding}) | {fmt('{:.0%}', r.ratio)} | "
+            f"{fmt('{:,.1f}', r.p50_ms)} | {fmt('{:,.1f}', r.p99_ms)} | {r.errors} |"
+        )
+    if analysis.comparisons:
+        lines += [
+            "",
+            "**Comparisons** (throughput; batch means of ≤ 1 s bins; bootstrap 95% CI; "
+            "Mann-Whitney U):",
+            "",
+        ]
+        lines += [f"- {c['scenario']} @ {c['users']} users: {c['verdict']}"
+                  for c in analysis.comparisons]  # fmt: skip
+    if analysis.findings:
+        lines += ["", "**Findings** (measured/predicted outside 0.8–1.1):", ""]
+        lines += [f"- {f}" for f in analysis.findings]
+    if analysis.warnings:
+        lines += ["", "**Warnings:**", ""] + [f"- {w}" for w in analysis.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def write(analysis: Analysis) -> Path:
+    return write_atomic(analysis.run_dir / "summary.md", markdown(analysis))

@@ -1,0 +1,66 @@
+"""The run's page: one self-contained ``index.html`` (Jinja2, PNGs beside it, nothing from the
+network), rendered from an ``Analysis`` and the chart files drawn for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.analysis.analyze import Analysis
+from harness.files import write_atomic
+from harness.report.colours import palette
+from harness.report.templating import environment
+from harness.results import Run
+
+
+def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    run, table, summary = analysis.run, analysis.table, analysis.summary
+    scenarios = []
+    for record in run.scenarios:
+        name = record["name"]
+        rows = table[table["scenario"] == name] if len(table) else table
+        app = record.get("app", {})
+        failed = (summary[(summary["scenario"] == name) & (summary["status"] != "ok")]
+                  if len(summary) else summary)  # fmt: skip
+        scenarios.append({
+            "name": name,
+            "description": record.get("description", ""),
+            "endpoints": record.get("endpoints", []),
+            "charts": charts.get(name, []),
+            "rows": list(rows.itertuples()),
+            "sentences": analysis.sentences(name),
+            "comparisons": [c for c in analysis.comparisons if c["scenario"] == name],
+            "colours": palette(rows) if len(rows) else {},
+            "settings": {**app.get("settings", {}),
+                         "threadpool_tokens": app.get("threadpool_tokens")},
+            "extra": app.get("extra", {}),
+            "dependencies": record.get("dependencies", {}),
+            "failed": [{"endpoint": f.endpoint, "users": f.users, "error": _error_of(run, f.id)}
+                       for f in failed.itertuples()],
+        })  # fmt: skip
+    return scenarios
+
+
+def render(analysis: Analysis, charts: Mapping[str, list[str]]) -> Path:
+    """Write ``index.html`` into the run folder (atomically); return its path."""
+    html = (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            run=analysis.run,
+            meta=analysis.run.metadata,
+            scenarios=_scenarios(analysis, charts),
+            headlines=analysis.headlines,
+            warnings=analysis.warnings,
+            findings=analysis.findings,
+            claims=analysis.claims,
+            biggest=analysis.biggest,
+            saturated=analysis.saturated,
+        )
+    )
+    return write_atomic(analysis.run_dir / "index.html", html)
+
+
+def _error_of(run: Run, measurement_id: str) -> str:
+    return next((m.error for m in run.measurements if m.id == measurement_id), "")

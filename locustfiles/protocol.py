@@ -1,0 +1,141 @@
+"""What crosses the boundary between the harness and the Locust process, written once.
+
+The runner starts Locust with a ``LoadSettings`` in its environment (``BENCH_*`` names); the
+recorder inside Locust writes raw samples (``SAMPLE_COLUMNS``), a live progress document and,
+at the end, the window metadata (``WindowMeta`` keys). Both sides import this module; it imports
+nothing from Locust (which monkey-patches the standard library with gevent), so the harness can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# --- harness → Locust: the environment ----------------------------------------------------------
+ENV_PATH = "BENCH_PATH"
+ENV_NAME = "BENCH_NAME"
+ENV_WARMUP_S = "BENCH_WARMUP_S"
+ENV_DURATION_S = "BENCH_DURATION_S"
+ENV_SAMPLES_FILE = "BENCH_SAMPLES_FILE"
+ENV_META_FILE = "BENCH_META_FILE"
+ENV_PROGRESS_FILE = "BENCH_PROGRESS_FILE"
+ENV_TIMEOUT_S = "BENCH_TIMEOUT_S"
+
+# --- Locust → harness: samples, progress and window metadata ------------------------------------
+SAMPLE_COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error")
+"""One CSV row per request: start (epoch s), response time (ms), HTTP status, body bytes, error."""
+
+# keys of the progress document (rewritten every 0.25 s) and of the final metadata
+T = "t"
+COUNT = "count"
+ERRORS = "errors"
+TEST_START = "test_start"
+SPAWNED_AT = "spawned_at"
+USERS_SPAWNED = "users_spawned"
+MEASURE_START = "measure_start"
+MEASURE_END = "measure_end"
+LOADGEN_CPU_S = "loadgen_cpu_s"
+LOADGEN_CPU_SHARE = "loadgen_cpu_share"
+LOCUST_CPU_WARNING = "locust_cpu_warning"
+WINDOW_COUNT = "window_count"
+SAMPLES = "samples"
+WARMUP_S = "warmup_s"
+DURATION_S = "duration_s"
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """One measurement as the Locust process sees it."""
+
+    path: str = "/async/hello"
+    name: str = ""
+    warmup_s: float = 0.0
+    duration_s: float = 5.0
+    samples_file: str = "samples.csv"
+    meta_file: str = "meta.json"
+    progress_file: str = ""
+    timeout_s: float = 30.0
+
+    def to_env(self) -> dict[str, str]:
+        return {
+            ENV_PATH: self.path,
+            ENV_NAME: self.name or self.path,
+            ENV_WARMUP_S: str(self.warmup_s),
+            ENV_DURATION_S: str(self.duration_s),
+            ENV_SAMPLES_FILE: self.samples_file,
+            ENV_META_FILE: self.meta_file,
+            ENV_PROGRESS_FILE: self.progress_file,
+            ENV_TIMEOUT_S: str(self.timeout_s),
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LoadSettings:
+        default = cls()
+        path = environ.get(ENV_PATH, default.path)
+        return cls(
+            path=path,
+            name=environ.get(ENV_NAME, path),
+            warmup_s=float(environ.get(ENV_WARMUP_S, default.warmup_s)),
+            duration_s=float(environ.get(ENV_DURATION_S, default.duration_s)),
+            samples_file=environ.get(ENV_SAMPLES_FILE, default.samples_file),
+            meta_file=environ.get(ENV_META_FILE, default.meta_file),
+            progress_file=environ.get(ENV_PROGRESS_FILE, default.progress_file),
+            timeout_s=float(environ.get(ENV_TIMEOUT_S, default.timeout_s)),
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The live progress document: requests so far and which phase the window is in."""
+
+    t: float
+    count: int
+    errors: int
+    phase: str  # start-up | warm-up | measure
+    spawned_at: float | None
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Progress:
+        spawned = doc.get(SPAWNED_AT)
+        phase = "start-up" if spawned is None else "warm-up"
+        if spawned is not None and MEASURE_START in doc:
+            phase = "measure"
+        return cls(
+            t=float(doc.get(T, 0.0)),
+            count=int(doc.get(COUNT, 0)),
+            errors=int(doc.get(ERRORS, 0)),
+            phase=phase,
+            spawned_at=None if spawned is None else float(spawned),
+        )
+
+
+@dataclass(frozen=True)
+class WindowMeta:
+    """What the recorder wrote when Locust quit: the measured window and the generator's CPU."""
+
+    measure_start: float
+    measure_end: float
+    window_count: int
+    errors: int
+    loadgen_cpu_share: float
+    locust_cpu_warning: bool
+    complete: bool  # the window ended (not cut short by a crash or a stop)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> WindowMeta:
+        return cls(
+            measure_start=float(doc.get(MEASURE_START, 0.0)),
+            measure_end=float(doc.get(MEASURE_END, 0.0)),
+            window_count=int(doc.get(WINDOW_COUNT, 0)),
+            errors=int(doc.get(ERRORS, 0)),
+            loadgen_cpu_share=float(doc.get(LOADGEN_CPU_SHARE, 0.0)),
+            locust_cpu_warning=bool(doc.get(LOCUST_CPU_WARNING, False)),
+            complete=MEASURE_END in doc,
+        )
+
+    @property
+    def rps(self) -> float:
+        """Successful completions in the window per second: the report's definition."""
+        span = self.measure_end - self.measure_start
+        return (self.window_count - self.errors) / span if span > 0 else 0.0

@@ -1,0 +1,118 @@
+"""The report's "why": predictions, findings, claims and stability flags on checked-in runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.analyze import analyze
+from harness.report.build import build
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "run-small"
+
+
+def edited_copy(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE, run_dir)
+    doc = json.loads((run_dir / "results.json").read_text())
+    edit(doc)
+    (run_dir / "results.json").write_text(json.dumps(doc))
+    return run_dir
+
+
+def test_predictions_follow_the_runs_settings() -> None:
+    table = analyze(FIXTURE).table.set_index("endpoint")
+    assert table.loc["sync sleep", "predicted_rps"] == pytest.approx(100.0)  # 10 users / 0.1 s
+    assert table.loc["sync sleep", "binding"] == "users: 10"
+    assert table.loc["pitfall sleep", "predicted_rps"] == pytest.approx(10.0)
+    assert table.loc["pitfall sleep", "kind"] == "loop"
+    assert table.loc["sync sleep", "ratio"] == pytest.approx(0.95)
+    assert not table["finding"].any()
+    assert table.loc["sync sleep", "sentence"] == (
+        "sync sleep: 95 RPS = 95% of 10 / 0.1 s — the users are the cap (more load would go faster)"
+    )
+
+
+def test_a_measurement_far_from_its_prediction_is_a_finding(tmp_path: Path) -> None:
+    def fewer_tokens(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["scenarios"][0]["app"]["threadpool_tokens"] = 5
+
+    computed = analyze(edited_copy(tmp_path, fewer_tokens))
+    sync = computed.table.set_index("endpoint").loc["sync sleep"]
+    assert sync["predicted_rps"] == pytest.approx(50.0)
+    assert sync["binding"] == "thread pool: 5 tokens"
+    assert sync["finding"]
+    assert computed.findings == [
+        "sleep / sync sleep @ 10 users: measured 95 RPS = 190% of the predicted 50 (thread pool: "
+        "5 tokens) — faster than the model: a limit it assumes does not bind"
+    ]
+
+
+def test_claims_are_judged_from_the_run_or_not_measured() -> None:
+    verdicts = {c.claim: c for c in analyze(FIXTURE).claims}
+    assert verdicts["`def` endpoints block the server"].verdict == "false"
+    sleep = verdicts["`time.sleep` in `async def` blocks every request"]
+    assert sleep.verdict == "true" and "10.0 RPS at 10 users" in sleep.evidence
+    assert "event-loop lag up to 100 ms" in sleep.evidence
+    for claim in ("if nothing is awaited, `def` is faster than `async def`",
+                  "an async DB driver raises throughput",
+                  "`httpx.AsyncClient` is the right async client"):  # fmt: skip
+        assert verdicts[claim].verdict == "not measured"
+
+
+def test_in_run_comparisons_have_a_ratio_and_a_verdict() -> None:
+    comparisons = analyze(FIXTURE).comparisons
+    pitfall = next(c for c in comparisons if c["a"] == "pitfall sleep")
+    assert pitfall["b"] == "fixed sleep"
+    assert pitfall["ratio"] == pytest.approx(0.1)
+    assert pitfall["verdict"].startswith("pitfall sleep is 10.00× slower than fixed sleep")
+    sleep = next(c for c in comparisons if c["a"] == "async sleep")
+    assert "no significant difference" in sleep["verdict"]
+
+
+def test_a_saturated_load_generator_flags_the_run(tmp_path: Path) -> None:
+    def saturate(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["measurements"][0]["loadgen_cpu_share"] = 0.97
+
+    run_dir = edited_copy(tmp_path, saturate)
+    computed = analyze(run_dir)
+    assert any("the load generator used 97% of its CPU" in w for w in computed.warnings)
+    html = build(run_dir).index.read_text()
+    assert "Load generator saturated" in html
+    assert (
+        "Load generator saturated"
+        not in build(edited_copy(tmp_path / "b", lambda d: None)).index.read_text()
+    )
+
+
+def test_summary_markdown_is_written_for_pull_requests(tmp_path: Path) -> None:
+    run_dir = edited_copy(tmp_path, lambda d: None)
+    build(run_dir)
+    md = (run_dir / "summary.md").read_text()
+    assert md.startswith("## sync vs async — run `20231114-221320-small` (complete)")
+    assert "| `time.sleep` in `async def` blocks every request | **true** |" in md
+    assert "| sleep | sync sleep | 10 | 95.0 |" in md
+
+
+def test_a_busy_cpu_is_named_as_the_cap(tmp_path: Path) -> None:
+    """When the server's own CPU signal shows it saturated, the shortfall is the CPU's doing."""
+
+    def heavier(doc: dict) -> None:  # type: ignore[type-arg]
+        # a model that expects 10 × more than measured: 10 ms instead of 100 ms per request
+        for endpoint in doc["measurements"]:
+            if endpoint["endpoint"] == "async sleep":
+                endpoint["model"]["service_ms"] = "10"
+
+    run_dir = edited_copy(tmp_path, heavier)
+    for path in (run_dir / "metrics").glob("sleep--async-sleep--*.json"):
+        doc = json.loads(path.read_text())
+        for i, snapshot in enumerate(doc["series"]):
+            snapshot["cpu_s"] = i * 0.5 * 0.95  # 95 % of a core between 0.5 s polls
+        path.write_text(json.dumps(doc))
+    row = analyze(run_dir).table.set_index("endpoint").loc["async sleep"]
+    assert row["finding"] and row["kind"] == "cpu"
+    assert row["binding"].startswith("app CPU: 95% busy")
+    assert "the app's CPU is the cap (95% busy" in row["sentence"]

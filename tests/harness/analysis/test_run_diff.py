@@ -1,0 +1,74 @@
+"""`bench compare` on two checked-in runs: golden Markdown, machine check, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bench import app
+from harness.analysis.run_diff import diff_runs
+from harness.errors import BenchError
+from harness.report import diff_pages
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+A, B = FIXTURES / "run-small", FIXTURES / "run-small-b"
+
+
+def test_markdown_matches_the_golden_file(tmp_path: Path) -> None:
+    diff = diff_runs(A, B)
+    rows = diff.rows
+    md_path, html_path = diff_pages.write(diff, tmp_path)
+    assert md_path.read_text() == (FIXTURES / "compare-small.md").read_text()
+    verdicts = {r.endpoint: r.verdict for r in rows}
+    assert verdicts["async sleep"].startswith("B is 2.00× faster")
+    assert verdicts["sync sleep"].startswith("B is 2.01× slower")
+    assert verdicts["pitfall sleep"].startswith("no significant difference")
+    html = html_path.read_text()
+    assert html.count("<tr>") == 1 + len(rows) and "http" not in html.split("<body>")[0]
+
+
+def test_cli_prints_the_table_and_the_files(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["compare", str(A), str(B), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "B is 2.00× faster" in result.stdout
+    assert f"markdown: {tmp_path / 'compare.md'}" in result.stdout
+
+
+def _other_machine(tmp_path: Path) -> Path:
+    other = tmp_path / "other"
+    shutil.copytree(B, other)
+    doc = json.loads((other / "results.json").read_text())
+    doc["metadata"]["cpu_model"] = "Some Other CPU"
+    doc["metadata"]["cpu_count"] = 64
+    (other / "results.json").write_text(json.dumps(doc))
+    return other
+
+
+def test_runs_from_different_machines_are_refused_unless_forced(tmp_path: Path) -> None:
+    other = _other_machine(tmp_path)
+    with pytest.raises(BenchError) as info:
+        diff_runs(A, other)
+    message = str(info.value)
+    assert "different machines" in message and "cpu_model" in message and "cpu_count" in message
+    assert "--force" in message and "\n" not in message
+    found = diff_runs(A, other, force=True)
+    rows, diffs = found.rows, found.machine_differences
+    assert rows and any("cpu_model" in d for d in diffs)
+    result = CliRunner().invoke(app, ["compare", str(A), str(other), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "different machines" in result.stderr
+    assert not (tmp_path / "x").exists(), "nothing is written when the comparison is refused"
+
+
+def test_runs_without_common_measurements_are_an_error(tmp_path: Path) -> None:
+    other = tmp_path / "renamed"
+    shutil.copytree(B, other)
+    doc = json.loads((other / "results.json").read_text())
+    for m in doc["measurements"]:
+        m["users"] = 999
+    (other / "results.json").write_text(json.dumps(doc))
+    with pytest.raises(BenchError, match="no measurement in common"):
+        diff_runs(A, other)

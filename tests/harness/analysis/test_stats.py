@@ -1,0 +1,60 @@
+"""Statistics on known samples (golden values; the bootstrap has a fixed seed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from harness.analysis import stats
+
+
+def test_mean_ci_brackets_the_mean_and_is_reproducible() -> None:
+    data = [1.0, 2.0, 3.0, 4.0, 5.0]
+    first, second = stats.mean_ci(data), stats.mean_ci(data)
+    assert first == second
+    assert first.estimate == 3.0
+    assert first.low == pytest.approx(1.8) and first.high == pytest.approx(4.2)
+
+
+def test_mean_ci_of_one_value_and_of_nothing() -> None:
+    one = stats.mean_ci([7.0])
+    assert (one.estimate, one.low, one.high) == (7.0, 7.0, 7.0)
+    assert math.isnan(stats.mean_ci([]).estimate)
+
+
+def test_cv_known_values() -> None:
+    assert stats.cv([10.0, 10.0, 10.0]) == 0.0
+    assert stats.cv([9.0, 10.0, 11.0]) == pytest.approx(0.1)
+    assert stats.cv([5.0]) == 0.0
+
+
+def test_clear_difference_gives_a_ratio_and_a_verdict() -> None:
+    fast = [500.0, 510.0, 490.0, 505.0, 495.0]
+    slow = [400.0, 395.0, 405.0, 398.0, 402.0]
+    result = stats.compare_bins("async", fast, "sync", slow)
+    assert result.ratio.estimate == pytest.approx(500 / 400)
+    assert result.ratio.low < 1.25 < result.ratio.high
+    assert result.p_value == pytest.approx(0.00793650, rel=1e-4)
+    assert result.significant
+    assert result.verdict() == "async is 1.25× faster than sync (±0.02)"
+    inverse = stats.compare_bins("sync", slow, "async", fast)
+    assert inverse.verdict().startswith("sync is 1.25× slower than async")
+
+
+def test_overlapping_samples_are_not_significant() -> None:
+    result = stats.compare_bins("a", [500.0, 510.0, 490.0], "b", [505.0, 495.0, 500.0])
+    assert not result.significant
+    assert "no significant difference" in result.verdict()
+
+
+def test_too_few_samples_are_never_significant() -> None:
+    result = stats.compare_bins("a", [1000.0], "b", [10.0])
+    assert result.p_value == 1.0 and not result.significant
+
+
+def test_ratio_ci_of_empty_or_zero_is_nan() -> None:
+    assert math.isnan(stats.ratio_ci([], [1.0]).estimate)
+    assert math.isnan(stats.ratio_ci([1.0], [0.0, 0.0]).estimate)
+    assert "not comparable" in stats.compare_bins("a", np.array([]), "b", [1.0, 2.0]).verdict()
