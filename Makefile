@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install bench test lint clean chromium
+.PHONY: install bench test test-fast lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,14 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest -q
 
+# The inner loop: everything but the end-to-end runs (under a minute).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not e2e"
+
 lint: install
 	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles tests
 	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles tests
-	$(BIN)/mypy bench.py target_app harness scenarios
+	$(BIN)/mypy bench.py target_app harness scenarios locustfiles/protocol.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache build *.egg-info
