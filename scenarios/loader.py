@@ -22,15 +22,33 @@ from scenarios.model import (
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 _SCENARIO_KEYS = {
-    "kind", "name", "description", "tags", "users", "duration", "warmup", "repeat",
-    "parameters", "settings", "services", "endpoints",
-}  # fmt: skip
+    "kind",
+    "name",
+    "description",
+    "tags",
+    "users",
+    "duration",
+    "warmup",
+    "repeat",
+    "parameters",
+    "settings",
+    "services",
+    "endpoints",
+}
 _ENDPOINT_KEYS = {"label", "variant", "path", "model", "note"}
 _MODEL_KEYS = {"concurrency", "service_ms", "calls", "limits", "max_rps"}
 _SUITE_KEYS = {
-    "kind", "name", "description", "tags", "scenarios", "users", "duration", "warmup",
-    "repeat", "overrides",
-}  # fmt: skip
+    "kind",
+    "name",
+    "description",
+    "tags",
+    "scenarios",
+    "users",
+    "duration",
+    "warmup",
+    "repeat",
+    "overrides",
+}
 _OVERRIDE_KEYS = {"users", "duration", "warmup", "repeat", "parameters", "settings", "endpoints"}
 
 

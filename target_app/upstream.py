@@ -129,6 +129,17 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+def _route(path: str, method: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
+    """The answer to anything but ``GET /item``: health, 404, 405; None for an item request."""
+    if path not in ("/item", "/health"):
+        return 404, _json({"error": "not found"}), []
+    if method not in ("GET", "HEAD"):
+        return 405, _json({"error": "method not allowed"}), [(b"allow", b"GET")]
+    if path == "/health":
+        return 200, _json({"status": "ok"}), []
+    return None
+
+
 def create_upstream(
     settings: UpstreamSettings | None = None, rng: random.Random | None = None
 ) -> ASGIApp:
@@ -137,29 +148,11 @@ def create_upstream(
     rng = rng or random.Random(settings.seed)
     uniform: Callable[[float, float], float] = rng.uniform
     draw: Callable[[], float] = rng.random
-    health = _json({"status": "ok"})
     error = _json({"error": "injected upstream error"})
-    not_found = _json({"error": "not found"})
-    not_allowed = _json({"error": "method not allowed"})
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        path = scope["path"]
-        if path not in ("/item", "/health"):
-            await _respond(send, 404, not_found)
-            return
-        if scope["method"] not in ("GET", "HEAD"):
-            await _respond(send, 405, not_allowed, [(b"allow", b"GET")])
-            return
-        if path == "/health":
-            await _respond(send, 200, health)
-            return
+    async def serve_item(query_string: bytes, send: Send) -> None:
         try:
-            item = parse_item_request(scope["query_string"], settings)
+            item = parse_item_request(query_string, settings)
         except BadParameter as exc:
             await _respond(send, 422, _json({"error": str(exc)}))
             return
@@ -173,6 +166,18 @@ def create_upstream(
             await _respond(send, 500, error, delay_header)
             return
         await _respond(send, 200, payload(item.size), delay_header)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        early = _route(scope["path"], scope["method"])
+        if early is not None:
+            await _respond(send, *early)
+            return
+        await serve_item(scope["query_string"], send)
 
     return app
 

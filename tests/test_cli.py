@@ -187,9 +187,19 @@ def test_run_on_a_port_in_use_fails_cleanly(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = invoke(
-            "run", "sleep", "--port", str(port), "--duration", "1s", "--users", "1",
-            "--warmup", "0s", "--out", str(out),
-        )  # fmt: skip
+            "run",
+            "sleep",
+            "--port",
+            str(port),
+            "--duration",
+            "1s",
+            "--users",
+            "1",
+            "--warmup",
+            "0s",
+            "--out",
+            str(out),
+        )
     line = one_line_error(result)
     assert result.exit_code == 2
     assert str(port) in line and "in use" in line

@@ -19,6 +19,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # Names a limit expression may use, and how the sentence names them.
 LIMIT_NAMES = {
@@ -49,32 +50,53 @@ class ModelError(ValueError):
     pass
 
 
+class _Arithmetic(ast.NodeVisitor):
+    """Evaluates the few node types an arithmetic model expression may hold."""
+
+    def __init__(self, expression: str, names: Mapping[str, float]) -> None:
+        self.expression, self.names = expression, names
+
+    def visit_Expression(self, node: ast.Expression) -> float:
+        return float(self.visit(node.body))
+
+    def visit_Constant(self, node: ast.Constant) -> float:
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            return self.generic_visit(node)
+        return float(node.value)
+
+    def visit_Name(self, node: ast.Name) -> float:
+        if node.id not in self.names:
+            raise ModelError(f"unknown name {node.id!r} in {self.expression!r}")
+        return float(self.names[node.id])
+
+    def visit_BinOp(self, node: ast.BinOp) -> float:
+        if type(node.op) not in _OPS:
+            return self.generic_visit(node)
+        return float(_OPS[type(node.op)](self.visit(node.left), self.visit(node.right)))
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> float:
+        if type(node.op) not in _OPS:
+            return self.generic_visit(node)
+        return float(_OPS[type(node.op)](self.visit(node.operand)))
+
+    def visit_Call(self, node: ast.Call) -> float:
+        func = _FUNCS.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if func is None or node.keywords:
+            return self.generic_visit(node)
+        return float(func(*(self.visit(a) for a in node.args)))
+
+    def generic_visit(self, node: ast.AST) -> float:
+        raise ModelError(f"unsupported expression {self.expression!r}")
+
+
 def evaluate(expression: str, names: Mapping[str, float]) -> float:
     """Arithmetic on numbers and known names only (``+ - * / //``, ceil, floor, min, max)."""
-
-    def visit(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return visit(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            if node.id not in names:
-                raise ModelError(f"unknown name {node.id!r} in {expression!r}")
-            return float(names[node.id])
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return float(_OPS[type(node.op)](visit(node.left), visit(node.right)))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-            return float(_OPS[type(node.op)](visit(node.operand)))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            func = _FUNCS.get(node.func.id)
-            if func is not None and not node.keywords:
-                return float(func(*(visit(a) for a in node.args)))
-        raise ModelError(f"unsupported expression {expression!r}")
-
     try:
-        return visit(ast.parse(str(expression), mode="eval"))
+        tree = ast.parse(str(expression), mode="eval")
     except SyntaxError:
         raise ModelError(f"not an arithmetic expression: {expression!r}") from None
+    try:
+        return float(_Arithmetic(str(expression), names).visit(tree))
     except ZeroDivisionError:
         raise ModelError(f"division by zero in {expression!r}") from None
 
@@ -129,24 +151,63 @@ class Prediction:
         return f"{label}: {measured_rps:,.0f} RPS = {ratio:.0%} of {how} — {cap}"
 
 
+@dataclass(frozen=True)
+class Model:
+    """An endpoint's capacity model, as its scenario file writes it (expressions as text)."""
+
+    concurrency: str = "users"  # users | threadpool | serial | cpu | process_pool
+    service_ms: str = "0"
+    calls: str = "1"
+    max_rps: str = ""
+    limits: tuple[str, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Model:
+        return cls(
+            concurrency=str(record.get("concurrency", "users")),
+            service_ms=str(record.get("service_ms", "0")),
+            calls=str(record.get("calls", "1")),
+            max_rps=str(record.get("max_rps", "") or ""),
+            limits=tuple(str(limit) for limit in record.get("limits", ())),
+        )
+
+
 def predict(
-    *,
+    model: Model,
     users: int,
-    concurrency: str,
-    service_ms: str,
-    calls: str = "1",
-    max_rps: str = "",
-    limits: tuple[str, ...] | list[str] = (),
-    parameters: Mapping[str, float] | None = None,
     context: Context,
+    parameters: Mapping[str, Any] | None = None,
 ) -> Prediction:
     """Little's law for one measurement; pure, so it is tested on a table of exact cases."""
     names = {
         **context.names(),
         **{k: float(v) for k, v in (parameters or {}).items() if isinstance(v, int | float)},
     }
-    service = evaluate(service_ms, names) * evaluate(calls, names)
+    service = evaluate(model.service_ms, names) * evaluate(model.calls, names)
     latency = service + context.overhead_ms
+    candidates = _concurrency_limits(model, users, context, names)
+    # The smallest concurrency binds; on a tie, the more specific cause wins (users are last).
+    c, binding, kind = min(candidates, key=lambda item: (item[0], item[2] == "users"))
+    if latency <= 0:
+        rps = context.cpu_ceiling_rps or math.inf
+        return Prediction(rps, c, latency, "CPU", "cpu")
+    rps = c / (latency / 1000.0)
+    if model.max_rps:
+        cap = evaluate(model.max_rps, names)
+        if cap < rps:
+            first = next((n for n in LIMIT_NAMES if n in model.max_rps), "")
+            what = LIMIT_NAMES[first].split(":")[0] if first else "throughput cap"
+            rps, binding, kind = cap, f"{what}: {cap:,.0f} RPS held after the response", "limit"
+    if context.cpu_ceiling_rps is not None and rps > context.cpu_ceiling_rps:
+        return Prediction(context.cpu_ceiling_rps, c, latency, "CPU", "cpu")
+    return Prediction(rps, c, latency, binding, kind)
+
+
+def _concurrency_limits(
+    model: Model, users: int, context: Context, names: Mapping[str, float]
+) -> list[tuple[float, str, str]]:
+    """Every concurrency that may bind: (value, what it is in words, kind)."""
+    concurrency = model.concurrency
     candidates: list[tuple[float, str, str]] = [(float(users), f"users: {users}", "users")]
     if concurrency == "threadpool":
         candidates.append(
@@ -163,23 +224,9 @@ def predict(
     elif concurrency == "process_pool":
         workers = min(context.process_workers, context.cpus)
         candidates.append((workers, f"process pool on {workers:g} CPU(s)", "limit"))
-    for expression in limits:
+    for expression in model.limits:
         value = evaluate(expression, names)
         first = next((n for n in LIMIT_NAMES if n in expression), "limit")
         label = LIMIT_NAMES.get(first, "limit: {:g}").format(value)
         candidates.append((max(value, 0.0), label, "limit"))
-    # The smallest concurrency binds; on a tie, the more specific cause wins (users are last).
-    c, binding, kind = min(candidates, key=lambda item: (item[0], item[2] == "users"))
-    if latency <= 0:
-        rps = context.cpu_ceiling_rps or math.inf
-        return Prediction(rps, c, latency, "CPU", "cpu")
-    rps = c / (latency / 1000.0)
-    if max_rps:
-        cap = evaluate(max_rps, names)
-        if cap < rps:
-            first = next((n for n in LIMIT_NAMES if n in max_rps), "")
-            what = LIMIT_NAMES[first].split(":")[0] if first else "throughput cap"
-            rps, binding, kind = cap, f"{what}: {cap:,.0f} RPS held after the response", "limit"
-    if context.cpu_ceiling_rps is not None and rps > context.cpu_ceiling_rps:
-        return Prediction(context.cpu_ceiling_rps, c, latency, "CPU", "cpu")
-    return Prediction(rps, c, latency, binding, kind)
+    return candidates

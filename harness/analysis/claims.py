@@ -33,9 +33,13 @@ class Facts:
     def __init__(self, run: Run, table: pd.DataFrame, bins: Bins) -> None:
         self.run, self.table, self.bins = run, table, bins
         paths = {(m.scenario, m.endpoint): m.path.split("?")[0] for m in run.measurements}
-        self.table = table.assign(
-            route=[paths.get((r.scenario, r.endpoint), "") for r in table.itertuples()]
-        ) if len(table) else table.assign(route=[])  # fmt: skip
+        self.table = (
+            table.assign(
+                route=[paths.get((r.scenario, r.endpoint), "") for r in table.itertuples()]
+            )
+            if len(table)
+            else table.assign(route=[])
+        )
 
     def rows(self, route: str) -> pd.DataFrame:
         return self.table[self.table["route"] == route]
@@ -68,16 +72,23 @@ def _missing(claim: str, what: str) -> Verdict:
     return Verdict(claim, "not measured", f"this run did not measure {what}")
 
 
-def _ratio_claim(claim: str, f: Facts, a: Any, b: Any, true_when_a_faster: bool,
-                 why_false: str = "", extra: str = "") -> Verdict:  # fmt: skip
-    """A claim settled by the throughput of ``a`` against ``b``: ratio, significance, verdict."""
+def _ratio_claim(
+    claim: str,
+    f: Facts,
+    a: Any,
+    b: Any,
+    why_false: str = "",
+    extra: str = "",
+) -> Verdict:
+    """A claim that holds when ``a`` serves more than ``b``: ratio, significance, verdict."""
     result = f.compare(a, b)
     if not result.significant:
         return Verdict(claim, "no significant difference", result.verdict() + extra)
-    holds = (result.ratio.estimate > 1) == true_when_a_faster
+    holds = result.ratio.estimate > 1
     why = "" if holds else why_false
-    return Verdict(claim, "true" if holds else "false",
-                   f"{result.verdict()} at {a['users']} users{why}{extra}")  # fmt: skip
+    return Verdict(
+        claim, "true" if holds else "false", f"{result.verdict()} at {a['users']} users{why}{extra}"
+    )
 
 
 def def_blocks_server(f: Facts) -> Verdict:
@@ -88,10 +99,12 @@ def def_blocks_server(f: Facts) -> Verdict:
     row = rows.sort_values("users").iloc[-1]
     ms = f.parameter(row["scenario"], "ms", 100)
     one_at_a_time = 1000.0 / ms
-    evidence = (f"`def` sleep served {row['rps']:,.0f} RPS at {row['users']} users, "
-                f"{row['rps'] / one_at_a_time:.0f}× what one-at-a-time would allow "
-                f"({one_at_a_time:,.0f} RPS): it runs in the thread pool, "
-        "up to its tokens at once")  # fmt: skip
+    evidence = (
+        f"`def` sleep served {row['rps']:,.0f} RPS at {row['users']} users, "
+        f"{row['rps'] / one_at_a_time:.0f}× what one-at-a-time would allow "
+        f"({one_at_a_time:,.0f} RPS): it runs in the thread pool, "
+        "up to its tokens at once"
+    )
     pitfall = f.rows("/pitfall/sleep")
     if len(pitfall):
         worst = pitfall["rps"].max()
@@ -106,8 +119,9 @@ def def_faster_without_await(f: Facts) -> Verdict:
     if pair is None:
         return _missing(claim, "/sync/hello and /async/hello")
     sync, async_ = pair
-    return _ratio_claim(claim, f, sync, async_, True,
-                        why_false=" — `def` pays a thread-pool hop per request")  # fmt: skip
+    return _ratio_claim(
+        claim, f, sync, async_, why_false=" — `def` pays a thread-pool hop per request"
+    )
 
 
 def sleep_blocks_everything(f: Facts) -> Verdict:
@@ -119,9 +133,11 @@ def sleep_blocks_everything(f: Facts) -> Verdict:
     ms = f.parameter(row["scenario"], "ms", 100)
     ceiling = 1000.0 / ms
     lag = row.get("loop_lag_max_ms", float("nan"))
-    evidence = (f"{row['rps']:,.1f} RPS at {row['users']} users ≈ one request at a time "
-                f"(1 / {ms / 1000:g} s = {ceiling:,.0f} RPS); p50 {row['p50_ms']:,.0f} ms; "
-                f"event-loop lag up to {lag:,.0f} ms")  # fmt: skip
+    evidence = (
+        f"{row['rps']:,.1f} RPS at {row['users']} users ≈ one request at a time "
+        f"(1 / {ms / 1000:g} s = {ceiling:,.0f} RPS); p50 {row['p50_ms']:,.0f} ms; "
+        f"event-loop lag up to {lag:,.0f} ms"
+    )
     return Verdict(claim, "true" if row["rps"] <= 1.5 * ceiling else "false", evidence)
 
 
@@ -133,9 +149,11 @@ def gather_speedup(f: Facts) -> Verdict:
     seq, gather = pair
     n = f.parameter(seq["scenario"], "n", 3)
     factor = seq["p50_ms"] / gather["p50_ms"]
-    evidence = (f"with {n:g} calls, p50 {seq['p50_ms']:,.0f} ms sequential (`def`) vs "
-                f"{gather['p50_ms']:,.0f} ms with gather at {seq['users']} users: "
-                f"{factor:.2f}× lower latency (ideal: {n:g}×)")  # fmt: skip
+    evidence = (
+        f"with {n:g} calls, p50 {seq['p50_ms']:,.0f} ms sequential (`def`) vs "
+        f"{gather['p50_ms']:,.0f} ms with gather at {seq['users']} users: "
+        f"{factor:.2f}× lower latency (ideal: {n:g}×)"
+    )
     if n != 3:
         return Verdict(
             claim, "partly", evidence + f"; the claim is about 3 calls, this run used {n:g}"
@@ -152,7 +170,7 @@ def async_db_throughput(f: Facts) -> Verdict:
     extra = ""
     if isinstance(async_.get("binding"), str):
         extra = f"; caps: async — {async_['binding']}, sync — {sync.get('binding', '?')}"
-    return _ratio_claim(claim, f, async_, sync, True, extra=extra)
+    return _ratio_claim(claim, f, async_, sync, extra=extra)
 
 
 def httpx_is_right(f: Facts) -> Verdict:
@@ -162,9 +180,11 @@ def httpx_is_right(f: Facts) -> Verdict:
         return _missing(claim, "/async/http/httpx and /async/http/aiohttp")
     httpx_row, aiohttp_row = pair
     share = httpx_row["rps"] / aiohttp_row["rps"] if aiohttp_row["rps"] else float("nan")
-    evidence = (f"at {httpx_row['users']} users httpx.AsyncClient served {httpx_row['rps']:,.0f} "
-                f"RPS = {share:.0%} of aiohttp's {aiohttp_row['rps']:,.0f} "
-                f"(p99 {httpx_row['p99_ms']:,.0f} vs {aiohttp_row['p99_ms']:,.0f} ms)")  # fmt: skip
+    evidence = (
+        f"at {httpx_row['users']} users httpx.AsyncClient served {httpx_row['rps']:,.0f} "
+        f"RPS = {share:.0%} of aiohttp's {aiohttp_row['rps']:,.0f} "
+        f"(p99 {httpx_row['p99_ms']:,.0f} vs {aiohttp_row['p99_ms']:,.0f} ms)"
+    )
     return Verdict(claim, "true" if share >= 0.9 else "false", evidence)
 
 

@@ -76,11 +76,19 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
     for row in table.itertuples():
         if row.scenario in BASELINE_SCENARIOS:
             kind_of = "def" if row.variant == "sync" else "async def"
-            for key, value in (("predicted_rps", np.nan), ("binding", "reference: CPU ceiling"),
-                               ("kind", "reference"), ("ratio", np.nan), ("finding", False),
-                               ("sentence", f"{row.endpoint}: {row.rps:,.0f} RPS — the app's CPU "
-                                f"ceiling for {kind_of} endpoints on one pinned core; the "
-                                "capacity model caps predictions with it")):  # fmt: skip
+            for key, value in (
+                ("predicted_rps", np.nan),
+                ("binding", "reference: CPU ceiling"),
+                ("kind", "reference"),
+                ("ratio", np.nan),
+                ("finding", False),
+                (
+                    "sentence",
+                    f"{row.endpoint}: {row.rps:,.0f} RPS — the app's CPU "
+                    f"ceiling for {kind_of} endpoints on one pinned core; the "
+                    "capacity model caps predictions with it",
+                ),
+            ):
                 out[key].append(value)
             continue
         model = run.model(row.scenario, row.endpoint)
@@ -89,17 +97,10 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
         ceiling = ceil.get("sync" if concurrency == "threadpool" else "async")
         try:
             pred: capacity.Prediction | None = capacity.predict(
-                users=int(row.users),
-                concurrency=concurrency,
-                service_ms=str(model.get("service_ms", "0")),
-                calls=str(model.get("calls", "1")),
-                max_rps=str(model.get("max_rps", "")),
-                limits=tuple(model.get("limits", [])),
-                parameters={
-                    **flatten(record.get("app", {}).get("extra", {})),
-                    **record.get("parameters", {}),
-                },
-                context=context_for(record, run, ceiling),
+                capacity.Model.from_record(model),
+                int(row.users),
+                context_for(record, run, ceiling),
+                {**flatten(record.get("app", {}).get("extra", {})), **record.get("parameters", {})},
             )
         except capacity.ModelError:
             pred = None

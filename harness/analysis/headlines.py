@@ -20,8 +20,10 @@ def headlines_for(table: pd.DataFrame) -> list[str]:
         if top.empty:
             continue
         best = top.iloc[0]
-        parts = [f"{r.endpoint} {r.rps:,.0f} RPS (p99 {fmt('{:,.0f}', r.p99_ms)} ms)"
-                 for r in top.itertuples()]  # fmt: skip
+        parts = [
+            f"{r.endpoint} {r.rps:,.0f} RPS (p99 {fmt('{:,.0f}', r.p99_ms)} ms)"
+            for r in top.itertuples()
+        ]
         lead = ""
         if len(top) > 1 and top.iloc[-1]["rps"] > 0:
             lead = f" — {best['endpoint']} is {best['rps'] / top.iloc[-1]['rps']:.2f}× the slowest"
@@ -30,8 +32,11 @@ def headlines_for(table: pd.DataFrame) -> list[str]:
 
 
 def biggest(comparisons: list[dict[str, Any]], count: int = 5) -> list[dict[str, Any]]:
-    significant = [c for c in comparisons if "no significant" not in c["verdict"]
-                   and math.isfinite(c["ratio"]) and c["ratio"] > 0]  # fmt: skip
+    significant = [
+        c
+        for c in comparisons
+        if "no significant" not in c["verdict"] and math.isfinite(c["ratio"]) and c["ratio"] > 0
+    ]
     return sorted(significant, key=lambda c: -abs(math.log(c["ratio"])))[:count]
 
 

@@ -21,18 +21,26 @@ def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[s
     for row in table.itertuples():
         where = f"{row.scenario} / {row.endpoint} @ {row.users} users"
         if row.errors:
-            out.append(f"{where}: {row.errors} errors ({row.error_rate:.1%}), {row.timeouts} "
-                       "timeouts — throughput counts successes only; see the table")  # fmt: skip
+            out.append(
+                f"{where}: {row.errors} errors ({row.error_rate:.1%}), {row.timeouts} "
+                "timeouts — throughput counts successes only; see the table"
+            )
         if row.loadgen_saturated:
-            out.append(f"{where}: the load generator used {row.loadgen_cpu_share:.0%} of its CPU "
-                       "— it may be the bottleneck; lower --users or check with wrk")  # fmt: skip
+            out.append(
+                f"{where}: the load generator used {row.loadgen_cpu_share:.0%} of its CPU "
+                "— it may be the bottleneck; lower --users or check with wrk"
+            )
         if row.repeats > 1 and row.rps_cv > CV_LIMIT:
-            out.append(f"{where}: repeats disagree (CV {row.rps_cv:.0%} > 10%) — use --repeat 5 "
-                       "or a longer --duration, and keep the machine idle")  # fmt: skip
+            out.append(
+                f"{where}: repeats disagree (CV {row.rps_cv:.0%} > 10%) — use --repeat 5 "
+                "or a longer --duration, and keep the machine idle"
+            )
         if row.requests < MIN_REQUESTS or getattr(row, "bins", MIN_BINS) < MIN_BINS:
-            out.append(f"{where}: only {row.requests} requests "
-                       f"({getattr(row, 'bins', '?')} throughput bins) — too few for stable "
-                       "numbers; use a longer --duration")  # fmt: skip
+            out.append(
+                f"{where}: only {row.requests} requests "
+                f"({getattr(row, 'bins', '?')} throughput bins) — too few for stable "
+                "numbers; use a longer --duration"
+            )
     failed = summary[summary["status"] != "ok"] if len(summary) else summary
     for row in failed.itertuples():
         out.append(f"{row.scenario} / {row.endpoint} @ {row.users} users: measurement failed")

@@ -45,8 +45,9 @@ def markdown(analysis: Analysis) -> str:
             "Mann-Whitney U):",
             "",
         ]
-        lines += [f"- {c['scenario']} @ {c['users']} users: {c['verdict']}"
-                  for c in analysis.comparisons]  # fmt: skip
+        lines += [
+            f"- {c['scenario']} @ {c['users']} users: {c['verdict']}" for c in analysis.comparisons
+        ]
     if analysis.findings:
         lines += ["", "**Findings** (measured/predicted outside 0.8–1.1):", ""]
         lines += [f"- {f}" for f in analysis.findings]

@@ -21,24 +21,33 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
         name = record["name"]
         rows = table[table["scenario"] == name] if len(table) else table
         app = record.get("app", {})
-        failed = (summary[(summary["scenario"] == name) & (summary["status"] != "ok")]
-                  if len(summary) else summary)  # fmt: skip
-        scenarios.append({
-            "name": name,
-            "description": record.get("description", ""),
-            "endpoints": record.get("endpoints", []),
-            "charts": charts.get(name, []),
-            "rows": list(rows.itertuples()),
-            "sentences": analysis.sentences(name),
-            "comparisons": [c for c in analysis.comparisons if c["scenario"] == name],
-            "colours": palette(rows) if len(rows) else {},
-            "settings": {**app.get("settings", {}),
-                         "threadpool_tokens": app.get("threadpool_tokens")},
-            "extra": app.get("extra", {}),
-            "dependencies": record.get("dependencies", {}),
-            "failed": [{"endpoint": f.endpoint, "users": f.users, "error": _error_of(run, f.id)}
-                       for f in failed.itertuples()],
-        })  # fmt: skip
+        failed = (
+            summary[(summary["scenario"] == name) & (summary["status"] != "ok")]
+            if len(summary)
+            else summary
+        )
+        scenarios.append(
+            {
+                "name": name,
+                "description": record.get("description", ""),
+                "endpoints": record.get("endpoints", []),
+                "charts": charts.get(name, []),
+                "rows": list(rows.itertuples()),
+                "sentences": analysis.sentences(name),
+                "comparisons": [c for c in analysis.comparisons if c["scenario"] == name],
+                "colours": palette(rows) if len(rows) else {},
+                "settings": {
+                    **app.get("settings", {}),
+                    "threadpool_tokens": app.get("threadpool_tokens"),
+                },
+                "extra": app.get("extra", {}),
+                "dependencies": record.get("dependencies", {}),
+                "failed": [
+                    {"endpoint": f.endpoint, "users": f.users, "error": _error_of(run, f.id)}
+                    for f in failed.itertuples()
+                ],
+            }
+        )
     return scenarios
 
 

@@ -44,10 +44,17 @@ model = { concurrency = "users", service_ms = "{ms}" }
 """
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--allow-file-access-from-files", "--virtual-time-budget=5000",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-file-access-from-files",
+    "--virtual-time-budget=5000",
+]
 
 
 def chromium() -> str:
@@ -83,8 +90,11 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     out = tmp_path / "reports"
     proc = subprocess.run(
         [*BENCH, "run", str(scenario), "--out", str(out)],
-        capture_output=True, text=True, timeout=180, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     match = re.search(r"report: (\S+index\.html)", proc.stdout)
     assert match, proc.stdout
@@ -124,10 +134,17 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
         )
     )
     dom = subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chrome'}", "--dump-dom",
-         probe.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'chrome'}",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     title = re.search(r"<title>(.*?)</title>", dom.stdout)
     assert title, dom.stderr[-1000:]
     # every PNG decodes in the page; 2 tables (calibration: header + 2 rows; tiny: header + 4
@@ -142,10 +159,24 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
 def test_ctrl_c_stops_every_child_and_keeps_the_partial_run(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     bench = subprocess.Popen(
-        [*BENCH, "run", "sleep", "--users", "5", "--duration", "60s", "--warmup", "1s",
-         "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            *BENCH,
+            "run",
+            "sleep",
+            "--users",
+            "5",
+            "--duration",
+            "60s",
+            "--warmup",
+            "1s",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         deadline = time.monotonic() + 60
         children: list[psutil.Process] = []
@@ -180,8 +211,11 @@ def test_app_that_fails_to_start_gives_its_last_log_line(tmp_path: Path) -> None
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     proc = subprocess.run(
         [*BENCH, "run", "sleep", "--users", "1", "--duration", "1s", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -218,10 +252,21 @@ def test_upstream_errors_and_timeouts_are_counted_not_dropped(tmp_path: Path) ->
     scenario.write_text(FAULTS)
     env = {**os.environ, "BENCH_UPSTREAM_ERROR_RATE": "0.3"}  # read by the upstream stand-in
     proc = subprocess.run(
-        [*BENCH, "run", str(scenario), "--out", str(tmp_path / "r"), "--no-calibrate",
-         "--timeout", "500ms"],
-        capture_output=True, text=True, timeout=180, env=env,
-    )  # fmt: skip
+        [
+            *BENCH,
+            "run",
+            str(scenario),
+            "--out",
+            str(tmp_path / "r"),
+            "--no-calibrate",
+            "--timeout",
+            "500ms",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = next(p for p in (tmp_path / "r").iterdir() if p.is_dir() and not p.is_symlink())
 
@@ -239,10 +284,26 @@ def test_sqlite_run_says_why_aiosqlite_differs(tmp_path: Path) -> None:
     connection on a thread, and every child is gone afterwards."""
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     proc = subprocess.run(
-        [*BENCH, "run", "database", "--database", "sqlite", "--users", "4", "--duration", "1s",
-         "--warmup", "0s", "--no-calibrate", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        [
+            *BENCH,
+            "run",
+            "database",
+            "--database",
+            "sqlite",
+            "--users",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--no-calibrate",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
     results = json.loads((run_dir / "results.json").read_text())

@@ -75,8 +75,11 @@ def test_shipped_item_is_complete(name: str) -> None:
         assert "{" not in endpoint.path and "}" not in endpoint.path
         # the capacity model can read every expression (app-reported facts such as
         # cpu_us_per_round stand in as 1.0)
-        names = {**Context().names(), "cpu_us_per_round": 1.0,
-                 **{k: float(v) for k, v in item.parameters.items()}}  # fmt: skip
+        names = {
+            **Context().names(),
+            "cpu_us_per_round": 1.0,
+            **{k: float(v) for k, v in item.parameters.items()},
+        }
         for expression in (endpoint.service_ms, endpoint.calls, *endpoint.limits):
             assert evaluate(expression, names) >= 0
         if endpoint.max_rps:

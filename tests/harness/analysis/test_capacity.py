@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
-from harness.analysis.capacity import Context, ModelError, evaluate, predict
+from harness.analysis.capacity import Context, Model, ModelError, evaluate, predict
 
 CTX = Context(threadpool_tokens=40, db_pool=10, http_connections=100, process_workers=2, cpus=1)
 
 
+# (users, concurrency, service_ms, calls, limits, params, ctx, rps, binding)
 @pytest.mark.parametrize(
-    ("users", "concurrency", "service_ms", "calls", "limits", "params", "ctx", "rps", "binding"),
+    "case",
     [
         # async sleep: every user waits at once → users / latency
         (100, "users", "100", "1", (), {}, CTX, 1000.0, "users: 100"),
@@ -61,28 +63,28 @@ CTX = Context(threadpool_tokens=40, db_pool=10, http_connections=100, process_wo
         (1000, "users", "100", "1", (), {}, Context(cpu_ceiling_rps=3000.0), 3000.0, "CPU"),
     ],
 )
-def test_prediction_table(users, concurrency, service_ms, calls, limits, params, ctx, rps,
-                          binding) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
-    prediction = predict(users=users, concurrency=concurrency, service_ms=service_ms, calls=calls,
-                         limits=limits, parameters=params, context=ctx)  # fmt: skip
+def test_prediction_table(case: tuple[Any, ...]) -> None:
+    users, concurrency, service_ms, calls, limits, params, ctx, rps, binding = case
+    model = Model(concurrency, service_ms, calls, limits=tuple(limits))
+    prediction = predict(model, users, ctx, params)
     assert prediction.rps == pytest.approx(rps)
     assert prediction.binding == binding
 
 
 def test_max_rps_caps_work_held_after_the_response() -> None:
     """BackgroundTasks: the response is immediate, the thread pool holds the work for ms."""
-    p = predict(users=10, concurrency="threadpool", service_ms="0", max_rps="threadpool_tokens "
-                "* 1000 / 100", context=Context(overhead_ms=1.0))  # fmt: skip
+    model = Model("threadpool", "0", max_rps="threadpool_tokens * 1000 / 100")
+    p = predict(model, 10, Context(overhead_ms=1.0))
     assert p.rps == pytest.approx(400.0)
     assert p.kind == "limit" and "thread pool" in p.binding
 
 
 def test_sentence_names_the_cap() -> None:
-    p = predict(users=100, concurrency="threadpool", service_ms="100", context=CTX)
+    p = predict(Model("threadpool", "100"), 100, CTX)
     assert p.sentence("sync sleep", 390) == (
         "sync sleep: 390 RPS = 98% of 40 / 0.1 s — the thread pool is the cap"
     )
-    p = predict(users=50, concurrency="serial", service_ms="100", context=CTX)
+    p = predict(Model("serial", "100"), 50, CTX)
     assert "the blocked event loop is the cap" in p.sentence("pitfall sleep", 9.8)
 
 
@@ -103,8 +105,7 @@ def test_evaluate_refuses_anything_else(expression: str) -> None:
 
 
 def test_zero_latency_falls_back_to_the_cpu_ceiling() -> None:
-    p = predict(users=50, concurrency="users", service_ms="0", context=Context())
+    p = predict(Model("users", "0"), 50, Context())
     assert math.isinf(p.rps)
-    p = predict(users=50, concurrency="users", service_ms="0",
-                context=Context(cpu_ceiling_rps=4000.0))  # fmt: skip
+    p = predict(Model("users", "0"), 50, Context(cpu_ceiling_rps=4000.0))
     assert p.rps == 4000.0 and p.binding == "CPU"

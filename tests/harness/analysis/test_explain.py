@@ -57,9 +57,11 @@ def test_claims_are_judged_from_the_run_or_not_measured() -> None:
     sleep = verdicts["`time.sleep` in `async def` blocks every request"]
     assert sleep.verdict == "true" and "10.0 RPS at 10 users" in sleep.evidence
     assert "event-loop lag up to 100 ms" in sleep.evidence
-    for claim in ("if nothing is awaited, `def` is faster than `async def`",
-                  "an async DB driver raises throughput",
-                  "`httpx.AsyncClient` is the right async client"):  # fmt: skip
+    for claim in (
+        "if nothing is awaited, `def` is faster than `async def`",
+        "an async DB driver raises throughput",
+        "`httpx.AsyncClient` is the right async client",
+    ):
         assert verdicts[claim].verdict == "not measured"
 
 
