@@ -78,6 +78,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help wraps the descriptions and keeps every option name whole at 80 columns
+    # (rich's boxed panels truncated "--threadpool-tokens" there)
+    rich_markup_mode=None,
 )
 
 
@@ -90,13 +93,19 @@ def list_scenarios() -> None:
 @app.command("run")
 def run_command(
     scenario: Annotated[
-        str, typer.Argument(help="scenario or suite name (see `bench list`), or a .toml file")
+        str,
+        typer.Argument(help="scenario or suite name (see `bench list`), or a .toml file"),
     ],
-    users: Annotated[str | None, typer.Option(help="users levels, e.g. 10,50,100")] = None,
-    duration: Annotated[
-        str | None, typer.Option(help="measured window per measurement, e.g. 15s")
+    users: Annotated[
+        str | None, typer.Option(metavar="LEVELS", help="users levels, e.g. 10,50,100")
     ] = None,
-    warmup: Annotated[str | None, typer.Option(help="warm-up before each window, e.g. 3s")] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(metavar="DURATION", help="measured window per measurement, e.g. 15s"),
+    ] = None,
+    warmup: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="warm-up before each window, e.g. 3s")
+    ] = None,
     repeat: Annotated[
         int | None, typer.Option(min=1, max=100, help="repeats of every measurement")
     ] = None,
@@ -110,27 +119,40 @@ def run_command(
         int | None, typer.Option(min=1, max=10000, help="anyio thread-pool size (default 40)")
     ] = None,
     param: Annotated[
-        list[str] | None, typer.Option(help="scenario parameter KEY=VALUE, e.g. ms=50 (repeatable)")
+        list[str] | None,
+        typer.Option(metavar="KEY=VALUE", help="scenario parameter, e.g. ms=50 (repeatable)"),
     ] = None,
     setting: Annotated[
         list[str] | None,
-        typer.Option(help="app setting KEY=VALUE, e.g. db_pool_size=10 (repeatable; BENCH_KEY)"),
+        typer.Option(
+            metavar="KEY=VALUE", help="app setting, e.g. db_pool_size=10 (repeatable; BENCH_KEY)"
+        ),
     ] = None,
     client: Annotated[
         str,
-        typer.Option(help="load generator client: raw (lean) or fasthttp (Locust FastHttpUser)"),
+        typer.Option(
+            metavar="CLIENT", help="load generator client: raw (lean) or fasthttp (FastHttpUser)"
+        ),
     ] = "raw",
     database: Annotated[
-        str, typer.Option(help="database of the DB scenarios: postgres (embedded) or sqlite")
+        str,
+        typer.Option(
+            metavar="NAME", help="database of the DB scenarios: postgres (embedded) or sqlite"
+        ),
     ] = "postgres",
     database_url: Annotated[
         str | None,
-        typer.Option(help="use your own PostgreSQL (postgresql://user:pw@host/db) instead"),
+        typer.Option(
+            metavar="URL", help="use your own PostgreSQL (postgresql://user:pw@host/db) instead"
+        ),
     ] = None,
     upstream_latency: Annotated[
-        str | None, typer.Option(help="latency of the upstream API calls, e.g. 50ms")
+        str | None,
+        typer.Option(metavar="DURATION", help="latency of the upstream API calls, e.g. 50ms"),
     ] = None,
-    timeout: Annotated[str, typer.Option(help="per-request timeout of the load generator")] = "30s",
+    timeout: Annotated[
+        str, typer.Option(metavar="DURATION", help="per-request timeout of the load generator")
+    ] = "30s",
     report: Annotated[bool, typer.Option(help="build the HTML report when the run ends")] = True,
     calibrate: Annotated[
         bool,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 import bench
@@ -73,6 +74,41 @@ def test_run_help() -> None:
     for option in ("--users", "--duration", "--warmup", "--repeat", "--out", "--port", "--client"):
         assert option in result.stdout
     assert "Run a scenario or suite" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "report", "compare", "serve", "list"])
+def test_help_is_whole_at_80_columns(command: str) -> None:
+    """At an ordinary terminal every option name is readable: nothing cut, nothing too wide."""
+    result = CliRunner().invoke(bench.app, [command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    click_command = typer.main.get_command(bench.app).commands[command]  # type: ignore[attr-defined]
+    for param in click_command.params:
+        for name in (*param.opts, *param.secondary_opts):
+            if name.startswith("--"):
+                assert name in result.stdout, f"{name} is not shown whole"
+    assert "…" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_serve_serves_the_app_like_a_run_without_an_access_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`bench serve` hands uvicorn the run's options: one worker, no access log by default."""
+    calls: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(bench.uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    port = free_port()
+    assert invoke("serve", "--port", str(port)).exit_code == 0
+    assert invoke("serve", "--port", str(port), "--access-log").exit_code == 0
+    (app, quiet), (_, logged) = calls
+    assert app == "target_app.main:app_from_env" and quiet["factory"] is True
+    assert quiet["host"] == "127.0.0.1" and quiet["port"] == port and quiet["workers"] == 1
+    assert quiet["access_log"] is False and logged["access_log"] is True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_no_arguments_shows_the_help_without_a_traceback() -> None:
