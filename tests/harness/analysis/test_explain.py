@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.analyze import analyze
-from harness.report.build import build
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "run-small"
 
@@ -73,30 +72,6 @@ def test_in_run_comparisons_have_a_ratio_and_a_verdict() -> None:
     assert pitfall["verdict"].startswith("pitfall sleep is 10.00× slower than fixed sleep")
     sleep = next(c for c in comparisons if c["a"] == "async sleep")
     assert "no significant difference" in sleep["verdict"]
-
-
-def test_a_saturated_load_generator_flags_the_run(tmp_path: Path) -> None:
-    def saturate(doc: dict) -> None:  # type: ignore[type-arg]
-        doc["measurements"][0]["loadgen_cpu_share"] = 0.97
-
-    run_dir = edited_copy(tmp_path, saturate)
-    computed = analyze(run_dir)
-    assert any("the load generator used 97% of its CPU" in w for w in computed.warnings)
-    html = build(run_dir).index.read_text()
-    assert "Load generator saturated" in html
-    assert (
-        "Load generator saturated"
-        not in build(edited_copy(tmp_path / "b", lambda d: None)).index.read_text()
-    )
-
-
-def test_summary_markdown_is_written_for_pull_requests(tmp_path: Path) -> None:
-    run_dir = edited_copy(tmp_path, lambda d: None)
-    build(run_dir)
-    md = (run_dir / "summary.md").read_text()
-    assert md.startswith("## sync vs async — run `20231114-221320-small` (complete)")
-    assert "| `time.sleep` in `async def` blocks every request | **true** |" in md
-    assert "| sleep | sync sleep | 10 | 95.0 |" in md
 
 
 def test_a_busy_cpu_is_named_as_the_cap(tmp_path: Path) -> None:
