@@ -107,6 +107,13 @@ def test_a_saturated_load_generator_flags_the_run(tmp_path: Path) -> None:
     )
 
 
+def test_summary_markdown_matches_the_golden_file(tmp_path: Path) -> None:
+    run_dir = edited_copy(tmp_path, lambda d: None)
+    built = build(run_dir)
+    golden = FIXTURE.parent / "summary-small.md"
+    assert built.summary.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8")
+
+
 def test_summary_markdown_is_written_for_pull_requests(tmp_path: Path) -> None:
     run_dir = edited_copy(tmp_path, lambda d: None)
     build(run_dir)
