@@ -29,6 +29,7 @@ from harness.report.build import build
 from harness.report.progress import RichProgress
 from scenarios import available
 from scenarios.model import ScenarioError
+from target_app.settings import env_name
 
 try:  # recent typer vendors click as typer._click: its exceptions are not click's
     from typer._click import exceptions as _typer_click
@@ -244,7 +245,7 @@ def serve_command(
     a run serves it."""
     ensure_port_free(port)
     if threadpool_tokens is not None:
-        os.environ["BENCH_THREADPOOL_TOKENS"] = str(threadpool_tokens)
+        os.environ[env_name("threadpool_tokens")] = str(threadpool_tokens)
     out.print(
         f"serving http://127.0.0.1:{port}  (docs: http://127.0.0.1:{port}/docs, Ctrl-C stops)"
     )

@@ -5,11 +5,18 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "BENCH_"
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting: ``db_pool_size`` → ``BENCH_DB_POOL_SIZE``."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
 
 class Settings(BaseSettings):
     """Everything that shapes the app's capacity; all of it is recorded with each run."""
 
-    model_config = SettingsConfigDict(env_prefix="BENCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     threadpool_tokens: int = Field(
         40, ge=1, le=10_000, description="anyio default thread limiter size (runs `def` endpoints)"

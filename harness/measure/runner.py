@@ -24,6 +24,7 @@ from harness.measure.pinning import Pinning
 from harness.measure.processes import Children, ensure_port_free
 from harness.results import Measurement, Run, new_run_dir, now_iso, point_latest, save
 from scenarios.model import Endpoint, Scenario
+from target_app.settings import env_name
 
 
 class Progress(Protocol):
@@ -100,7 +101,7 @@ def estimate_s(scenarios: list[Scenario]) -> float:
 
 def app_env(scenario: Scenario, options: RunOptions) -> dict[str, str]:
     merged = {**scenario.settings, **options.settings}
-    return {f"BENCH_{key.upper()}": str(value) for key, value in merged.items()}
+    return {env_name(key): str(value) for key, value in merged.items()}
 
 
 @dataclass

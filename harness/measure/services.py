@@ -20,7 +20,7 @@ from harness.measure.pinning import Pinning
 from harness.measure.postgres import EmbeddedPostgres, find_postgres_bin
 from harness.measure.processes import HOST, Children, free_port, wait_ready
 from scenarios.model import Scenario
-from target_app.settings import redact_url
+from target_app.settings import env_name, redact_url
 
 DATABASES = ("postgres", "sqlite")
 
@@ -59,7 +59,7 @@ def start(
     started = Started()
     if "upstream" in scenario.services:
         url = _start_upstream(scenario, where)
-        started.env["BENCH_UPSTREAM_URL"] = url
+        started.env[env_name("upstream_url")] = url
         started.record["upstream"] = {
             "url": url,
             "cpus": list(where.pinning.upstream),
@@ -67,7 +67,7 @@ def start(
         }
     if "database" in scenario.services:
         url, record = provide_database(scenario, where, options, {**scenario.settings, **settings})
-        started.env["BENCH_DATABASE_URL"] = url
+        started.env[env_name("database_url")] = url
         started.record["database"] = record
     return started
 
