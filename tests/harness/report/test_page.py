@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -11,17 +10,7 @@ import pytest
 
 from harness.analysis.analyze import analyze
 from harness.report.build import build
-
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "run-small"
-
-
-def edited_copy(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
-    run_dir = tmp_path / "run"
-    shutil.copytree(FIXTURE, run_dir)
-    doc = json.loads((run_dir / "results.json").read_text())
-    edit(doc)
-    (run_dir / "results.json").write_text(json.dumps(doc))
-    return run_dir
+from tests.harness.runs import FIXTURE, edited_copy
 
 
 @pytest.fixture(scope="module")
