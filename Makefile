@@ -36,7 +36,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles tests
 	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles tests
-	$(BIN)/mypy bench.py target_app harness scenarios locustfiles/protocol.py
+	$(BIN)/mypy bench.py target_app harness scenarios locustfiles/protocol.py locustfiles/http11.py locustfiles/window.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache build *.egg-info

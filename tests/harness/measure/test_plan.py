@@ -1,0 +1,68 @@
+"""The runner's plan and the load generator's command line, without starting anything."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.measure import loadgen
+from harness.measure.runner import RunOptions, Step, app_env, estimate_s, plan
+from locustfiles.protocol import LoadSettings
+from scenarios import resolve
+from scenarios.model import Scenario
+
+
+@pytest.fixture()
+def sleep() -> Scenario:
+    _, (scenario,) = resolve("sleep")
+    return scenario.with_overrides(users=(10, 50), repeat=2, duration_s=4.0, warmup_s=1.0)
+
+
+def test_repeats_are_outermost_then_endpoints_then_users(sleep: Scenario) -> None:
+    steps = list(plan(sleep))
+    labels = [e.label for e in sleep.rendered_endpoints()]
+    expected = [(r, e, u) for r in range(2) for e in labels for u in (10, 50)]
+    assert [(s.repeat, s.endpoint.label, s.users) for s in steps] == expected
+
+
+def test_step_ids_are_unique_slugs_that_name_the_measurement(sleep: Scenario) -> None:
+    steps = list(plan(sleep))
+    ids = [s.id for s in steps]
+    assert len(set(ids)) == len(ids)
+    assert ids[0] == "sleep--sync-sleep--u10--r0"
+    assert all(i.startswith("sleep--") and "--u" in i and "--r" in i for i in ids)
+    assert steps[-1].title == "sleep: async sleep @ 50 users (#2)"
+
+
+def test_a_label_with_symbols_becomes_a_clean_slug(sleep: Scenario) -> None:
+    endpoint = sleep.endpoints[0]
+    odd = type(endpoint)(**{**endpoint.__dict__, "label": "Async (httpx) / 2×"})
+    assert Step(sleep, odd, 10, 0).id == "sleep--async-httpx-2--u10--r0"
+
+
+def test_the_estimate_counts_every_window_and_start_up(sleep: Scenario) -> None:
+    steps = len(list(plan(sleep)))
+    assert estimate_s([sleep]) == pytest.approx(4.0 + steps * (1.0 + 4.0 + 2.5))
+
+
+def test_app_env_names_every_setting_and_options_win(sleep: Scenario) -> None:
+    scenario = sleep.with_overrides(settings={"threadpool_tokens": 20, "db_pool_size": 5})
+    env = app_env(scenario, RunOptions(settings={"threadpool_tokens": 80}))
+    assert env == {"BENCH_THREADPOOL_TOKENS": "80", "BENCH_DB_POOL_SIZE": "5"}
+
+
+def test_locust_gets_all_users_at_once_and_a_backstop(sleep: Scenario, tmp_path: Path) -> None:
+    job = next(iter(plan(sleep))).job(RunOptions(client="fasthttp", request_timeout_s=7.0))
+    argv = loadgen.argv(job, "http://127.0.0.1:9999")
+    assert argv[:3] == [sys.executable, "-m", "locust"]
+    assert "FastEndpointUser" in argv and "--headless" in argv
+    assert argv[argv.index("-u") + 1] == argv[argv.index("-r") + 1] == "10"
+    assert argv[argv.index("-t") + 1] == f"{int(job.window_s + 120)}s"
+    assert argv[argv.index("--host") + 1] == "http://127.0.0.1:9999"
+    files = loadgen.Files.of(tmp_path, job.id)
+    assert files.samples == tmp_path / "samples" / f"{job.id}.csv"
+    settings = loadgen.settings(job, files)
+    assert LoadSettings.from_env(settings.to_env()) == settings
+    assert settings.timeout_s == 7.0 and settings.path == job.path
