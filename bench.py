@@ -14,22 +14,14 @@ from typing import Annotated, Any
 
 import click
 import typer
-import uvicorn
 from rich.console import Console
 from typer.core import TyperGroup
 
-from harness.analysis.run_diff import diff_runs
 from harness.errors import BenchError
-from harness.measure import runner
-from harness.measure.app import APP_FACTORY, uvicorn_options
-from harness.measure.processes import ensure_port_free
-from harness.measure.request import RunRequest, prepare
-from harness.report import diff_pages, terminal
-from harness.report.build import build
-from harness.report.progress import RichProgress
-from scenarios import available
 from scenarios.model import ScenarioError
-from target_app.settings import env_name
+
+# Each command imports its wing when it runs (below), not here: `bench report` need not load the
+# measuring side (SQLAlchemy, drivers, httpx), nor `bench run --help` the plotting side.
 
 try:  # recent typer vendors click as typer._click: its exceptions are not click's
     from typer._click import exceptions as _typer_click
@@ -88,6 +80,9 @@ app = typer.Typer(
 @app.command("list")
 def list_scenarios() -> None:
     """List the scenarios and suites, with a one-line description each."""
+    from harness.report import terminal
+    from scenarios import available
+
     out.print(terminal.scenarios_table(available()))
 
 
@@ -164,6 +159,12 @@ def run_command(
     ] = True,
 ) -> None:
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
+    from harness.measure import runner
+    from harness.measure.request import RunRequest, prepare
+    from harness.report import terminal
+    from harness.report.build import build
+    from harness.report.progress import RichProgress
+
     request = RunRequest(
         scenario=scenario,
         users=users,
@@ -206,6 +207,8 @@ def report_command(
     run_dir: Annotated[Path, typer.Argument(help="a run folder, e.g. reports/latest")],
 ) -> None:
     """Rebuild a run's PNGs, index.html and summary.md from its files alone."""
+    from harness.report.build import build
+
     out.print(f"report: {build(run_dir).index}", soft_wrap=True)
 
 
@@ -221,6 +224,9 @@ def compare_command(
     ] = False,
 ) -> None:
     """Compare two runs measurement by measurement: B / A, its uncertainty and a verdict."""
+    from harness.analysis.run_diff import diff_runs
+    from harness.report import diff_pages, terminal
+
     a, b = run_a.resolve(), run_b.resolve()
     diff = diff_runs(run_a, run_b, force)
     md_path, html_path = diff_pages.write(
@@ -243,6 +249,12 @@ def serve_command(
 ) -> None:
     """Serve the target app alone on 127.0.0.1 (Swagger UI at /docs) until Ctrl-C, the way
     a run serves it."""
+    import uvicorn
+
+    from harness.measure.app import APP_FACTORY, uvicorn_options
+    from harness.measure.processes import ensure_port_free
+    from target_app.settings import env_name
+
     ensure_port_free(port)
     if threadpool_tokens is not None:
         os.environ[env_name("threadpool_tokens")] = str(threadpool_tokens)

@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 import typer
+import uvicorn
 from typer.testing import CliRunner, Result
 
 import bench
@@ -95,7 +96,7 @@ def test_serve_serves_the_app_like_a_run_without_an_access_log(
 ) -> None:
     """`bench serve` hands uvicorn the run's options: one worker, no access log by default."""
     calls: list[tuple[str, dict[str, object]]] = []
-    monkeypatch.setattr(bench.uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     port = free_port()
     assert invoke("serve", "--port", str(port)).exit_code == 0
     assert invoke("serve", "--port", str(port), "--access-log").exit_code == 0

@@ -31,6 +31,7 @@ class Analysis:
     run: results.Run
     summary: pd.DataFrame
     table: pd.DataFrame
+    bins: Bins = field(default_factory=dict)
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     claims: list[claims.Verdict] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
@@ -62,11 +63,23 @@ def with_intervals(table: pd.DataFrame, bins: Bins) -> pd.DataFrame:
 
 
 def analyze(run_dir: Path) -> Analysis:
+    """Everything at once: ``tabulate`` then ``interpret``."""
+    return interpret(tabulate(run_dir))
+
+
+def tabulate(run_dir: Path) -> Analysis:
+    """The numbers: per-measurement summary, the table with CIs and predictions, the bins.
+    Enough to draw every chart; ``interpret`` adds the words."""
     run = results.load(run_dir)
     summary = summarize(run_dir, run)
     bins = bins_by_group(run_dir, run)
     table = explain.predictions(run, with_intervals(aggregate(summary), bins))
-    found = Analysis(run_dir=run_dir, run=run, summary=summary, table=table)
+    return Analysis(run_dir=run_dir, run=run, summary=summary, table=table, bins=bins)
+
+
+def interpret(found: Analysis) -> Analysis:
+    """The words: comparisons with their statistics, claims, findings, warnings, headlines."""
+    run, summary, table, bins = found.run, found.summary, found.table, found.bins
     if len(table):
         found.comparisons = explain.comparisons(table, bins)
         found.findings = [explain.finding_text(r) for r in table.itertuples() if r.finding]

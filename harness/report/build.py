@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.analysis.analyze import Analysis, analyze
+from harness.analysis.analyze import Analysis, interpret, tabulate
 from harness.report import charts, markdown, page
 
 
@@ -17,7 +17,13 @@ class Built:
 
 
 def build(run_dir: Path) -> Built:
-    """Analyse the run once, draw its charts, write its pages; return them with the analysis."""
-    analysis = analyze(run_dir)
-    drawn = charts.draw_all(analysis)
+    """Analyse the run once, draw its charts, write its pages; return them with the analysis.
+
+    The chart workers start first and draw as soon as the numbers are known, while this process
+    works out the words (comparisons and their statistics, claims, warnings)."""
+    with charts.Drawer() as drawer:
+        analysis = tabulate(run_dir)
+        drawer.submit(charts.jobs_for(analysis))
+        interpret(analysis)
+        drawn = drawer.files()
     return Built(page.render(analysis, drawn), markdown.write(analysis), analysis)

@@ -1,12 +1,22 @@
 """Matplotlib PNGs of a run, drawn from its ``Analysis`` (and so from its files only).
 
-Colours come from ``harness/report/colours.py``: the same endpoint has the same colour on every
-chart and in the page's tables.
+``draw_all`` first gathers every chart's data in this process (tables, time series, server
+signals: each samples file is read once), then draws the PNGs in a pool of processes, one per
+CPU: matplotlib is single-threaded and drawing is most of a report's time. Colours come from
+``harness/report/colours.py``: the same endpoint has the same colour on every chart and in the
+page's tables.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -19,7 +29,7 @@ import pandas as pd  # noqa: E402
 from harness.analysis.analyze import Analysis  # noqa: E402
 from harness.analysis.samples import timeseries  # noqa: E402
 from harness.report.colours import palette  # noqa: E402
-from harness.results import Run, load_metrics  # noqa: E402
+from harness.results import Measurement, Run, load_metrics  # noqa: E402
 
 DPI = 110
 
@@ -113,28 +123,86 @@ def latency_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
     return _save(fig, out)
 
 
-def timeline(run_dir: Path, run: Run, scenario: str, out: Path) -> Path:
-    """Successful requests per second over time at the highest users level (first repeat)."""
+@dataclass(frozen=True)
+class Line:
+    """One endpoint's series on a time chart (x: seconds from the start of the window)."""
+
+    label: str
+    colour: str
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Timeline:
+    scenario: str
+    users: int
+    warmup_s: float
+    lines: list[Line]
+
+
+@dataclass(frozen=True)
+class Signals:
+    scenario: str
+    users: int
+    lag: list[Line]
+    busy: list[Line]
+    cpu: list[Line]
+
+
+def _top_level(run: Run, scenario: str) -> tuple[int, list[Measurement], dict[str, str]]:
+    """The highest users level of a scenario, its first repeat's measurements, the colours."""
     measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
     top = max((m.users for m in measurements), default=0)
     chosen = [m for m in measurements if m.users == top and m.repeat == 0]
-    colours = palette(
-        pd.DataFrame(
-            {
-                "endpoint": [m.endpoint for m in measurements],
-                "variant": [m.variant for m in measurements],
-            }
-        )
+    frame = pd.DataFrame(
+        {
+            "endpoint": [m.endpoint for m in measurements],
+            "variant": [m.variant for m in measurements],
+        }
     )
-    fig, ax = plt.subplots(figsize=(7.5, 4.0))
-    warmup = 0.0
+    return top, chosen, palette(frame)
+
+
+def timeline_of(run_dir: Path, run: Run, scenario: str) -> Timeline:
+    """Successful requests per second over time, per endpoint, from the raw samples."""
+    top, chosen, colours = _top_level(run, scenario)
+    lines = []
     for m in chosen:
         series = timeseries(run_dir, m)
-        ax.plot(series["t"], series["rps"], marker=".", color=colours[m.endpoint], label=m.endpoint)
-        warmup = max(warmup, m.warmup_s)
-    if warmup:
-        ax.axvspan(-warmup, 0, color="#999999", alpha=0.15, label="warm-up (not measured)")
-    ax.set_title(f"{scenario}: throughput over time at {top} users (1 s bins)")
+        lines.append(
+            Line(m.endpoint, colours[m.endpoint], series["t"].to_numpy(), series["rps"].to_numpy())
+        )
+    warmup = max((m.warmup_s for m in chosen), default=0.0)
+    return Timeline(scenario, top, warmup, lines)
+
+
+def signals_of(run_dir: Path, run: Run, scenario: str) -> Signals | None:
+    """Loop lag, thread-pool tokens in use and app CPU over time, from the server's series."""
+    top, chosen, colours = _top_level(run, scenario)
+    lag, busy, cpu = [], [], []
+    for m in chosen:
+        series = load_metrics(run_dir, m)
+        if not series:
+            continue
+        t = np.array([s.t for s in series]) - m.window_start
+        cpu_s = np.array([s.cpu_s for s in series])
+        colour = colours[m.endpoint]
+        lag.append(Line(m.endpoint, colour, t, np.array([s.loop_lag_max_ms for s in series])))
+        busy.append(Line(m.endpoint, colour, t, np.array([s.threadpool_busy_max for s in series])))
+        share = np.diff(cpu_s) / np.maximum(np.diff(t), 1e-6) * 100
+        cpu.append(Line(m.endpoint, colour, t[1:], share))
+    return Signals(scenario, top, lag, busy, cpu) if lag else None
+
+
+def timeline(data: Timeline, out: Path) -> Path:
+    """Successful requests per second over time at the highest users level (first repeat)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    for line in data.lines:
+        ax.plot(line.x, line.y, marker=".", color=line.colour, label=line.label)
+    if data.warmup_s:
+        ax.axvspan(-data.warmup_s, 0, color="#999999", alpha=0.15, label="warm-up (not measured)")
+    ax.set_title(f"{data.scenario}: throughput over time at {data.users} users (1 s bins)")
     ax.set_xlabel("time from start of the measured window (s)")
     ax.set_ylabel("successful requests / s")
     ax.set_ylim(bottom=0)
@@ -143,57 +211,13 @@ def timeline(run_dir: Path, run: Run, scenario: str, out: Path) -> Path:
     return _save(fig, out)
 
 
-def draw_all(analysis: Analysis) -> dict[str, list[str]]:
-    """Every chart of the run; returns file names per scenario."""
-    run_dir, run, table = analysis.run_dir, analysis.run, analysis.table
-    charts: dict[str, list[str]] = {}
-    for scenario in dict.fromkeys(table["scenario"]) if len(table) else []:
-        files = [
-            rps_bars(table, scenario, run_dir / f"rps-{scenario}.png"),
-            sweep(table, scenario, run_dir / f"sweep-{scenario}.png"),
-            latency_bars(table, scenario, run_dir / f"latency-{scenario}.png"),
-            timeline(run_dir, run, scenario, run_dir / f"timeline-{scenario}.png"),
-            signals(run_dir, run, scenario, run_dir / f"signals-{scenario}.png"),
-        ]
-        charts[scenario] = [f.name for f in files if f is not None]
-    return charts
-
-
-def signals(run_dir: Path, run: Run, scenario: str, out: Path) -> Path | None:
+def signals(data: Signals, out: Path) -> Path:
     """Server-side signals over time at the highest users level (first repeat): event-loop lag,
     thread-pool tokens in use, app CPU — the evidence of *why* throughput is what it is."""
-    measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
-    top = max((m.users for m in measurements), default=0)
-    chosen = [m for m in measurements if m.users == top and m.repeat == 0]
-    if not chosen:
-        return None
-    colours = palette(
-        pd.DataFrame(
-            {
-                "endpoint": [m.endpoint for m in measurements],
-                "variant": [m.variant for m in measurements],
-            }
-        )
-    )
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    plotted = False
-    for m in chosen:
-        series = load_metrics(run_dir, m)
-        if not series:
-            continue
-        t = np.array([s.t for s in series]) - m.window_start
-        lag = [s.loop_lag_max_ms for s in series]
-        busy = [s.threadpool_busy_max for s in series]
-        cpu_s = np.array([s.cpu_s for s in series])
-        cpu = np.diff(cpu_s) / np.maximum(np.diff(t), 1e-6) * 100
-        kw = {"color": colours[m.endpoint], "label": m.endpoint, "marker": "."}
-        axes[0].plot(t, lag, **kw)
-        axes[1].plot(t, busy, **kw)
-        axes[2].plot(t[1:], cpu, **kw)
-        plotted = True
-    if not plotted:
-        plt.close(fig)
-        return None
+    for ax, lines in zip(axes, (data.lag, data.busy, data.cpu), strict=True):
+        for line in lines:
+            ax.plot(line.x, line.y, color=line.colour, label=line.label, marker=".")
     titles = ("event-loop lag (max per 0.5 s)", "thread-pool tokens in use (max)", "app CPU")
     ylabels = ("lag (ms)", "tokens", "CPU (% of one core)")
     for ax, title, ylabel in zip(axes, titles, ylabels, strict=True):
@@ -203,8 +227,99 @@ def signals(run_dir: Path, run: Run, scenario: str, out: Path) -> Path | None:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{scenario}: server-side signals at {top} users")
+    fig.suptitle(f"{data.scenario}: server-side signals at {data.users} users")
     return _save(fig, out)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PNG to draw: a drawing function of this module and its (small, picklable) data."""
+
+    scenario: str
+    draw: Callable[..., Path | None]
+    args: tuple[Any, ...]
+
+
+def jobs_for(analysis: Analysis) -> list[Job]:
+    """Every chart of the run, its data already computed (workers read no file)."""
+    run_dir, run, table = analysis.run_dir, analysis.run, analysis.table
+    jobs: list[Job] = []
+    for scenario in dict.fromkeys(table["scenario"]) if len(table) else []:
+        data = table[table["scenario"] == scenario]
+        jobs += [
+            Job(scenario, rps_bars, (data, scenario, run_dir / f"rps-{scenario}.png")),
+            Job(scenario, sweep, (data, scenario, run_dir / f"sweep-{scenario}.png")),
+            Job(scenario, latency_bars, (data, scenario, run_dir / f"latency-{scenario}.png")),
+            Job(
+                scenario,
+                timeline,
+                (timeline_of(run_dir, run, scenario), run_dir / f"timeline-{scenario}.png"),
+            ),
+        ]
+        found = signals_of(run_dir, run, scenario)
+        if found is not None:
+            jobs.append(Job(scenario, signals, (found, run_dir / f"signals-{scenario}.png")))
+    return jobs
+
+
+def _leave_sigint() -> None:
+    """Ctrl-C is the parent's to handle: it stops the pool; workers must not print tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _draw(job: Job) -> Path | None:
+    return job.draw(*job.args)
+
+
+class Drawer:
+    """Draws chart jobs in a pool of processes, one per CPU (inline on a single CPU).
+
+    The pool starts on entry, before the data is ready, so its start-up overlaps the analysis;
+    workers are forked from this process, which has matplotlib loaded already."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        cpus = len(os.sched_getaffinity(0))
+        self.processes = cpus if processes is None else processes
+        self.pool: ProcessPoolExecutor | None = None
+        self.jobs: list[Job] = []
+        self.pending: list[Future[Path | None]] = []
+
+    def __enter__(self) -> Drawer:
+        if self.processes >= 2:
+            context = multiprocessing.get_context("fork")
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.processes, mp_context=context, initializer=_leave_sigint
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, jobs: list[Job]) -> None:
+        self.jobs += jobs
+        if self.pool is not None:
+            self.pending += [self.pool.submit(_draw, job) for job in jobs]
+
+    def files(self) -> dict[str, list[str]]:
+        """File names per scenario, in drawing order; a chart that failed raises here."""
+        if self.pool is not None:
+            drawn = [future.result() for future in self.pending]
+        else:
+            drawn = [_draw(job) for job in self.jobs]
+        charts: dict[str, list[str]] = {}
+        for job, path in zip(self.jobs, drawn, strict=True):
+            names = charts.setdefault(job.scenario, [])
+            if path is not None:
+                names.append(path.name)
+        return charts
+
+
+def draw_all(analysis: Analysis, processes: int | None = None) -> dict[str, list[str]]:
+    """Every chart of the run (see ``Drawer``); file names per scenario."""
+    with Drawer(processes) as drawer:
+        drawer.submit(jobs_for(analysis))
+        return drawer.files()
 
 
 def sweep(table: pd.DataFrame, scenario: str, out: Path) -> Path | None:

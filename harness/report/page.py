@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from jinja2 import UndefinedError
+
 from harness.analysis.analyze import Analysis
+from harness.errors import BenchError
 from harness.files import write_atomic
 from harness.report.colours import palette
 from harness.report.templating import environment
-from harness.results import Run
+from harness.results import RESULTS_FILE, Run
 
 
 def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict[str, Any]]:
@@ -53,7 +56,16 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
 
 def render(analysis: Analysis, charts: Mapping[str, list[str]]) -> Path:
     """Write ``index.html`` into the run folder (atomically); return its path."""
-    html = (
+    try:
+        html = _page(analysis, charts)
+    except UndefinedError as exc:  # a hand-edited or truncated results.json
+        where = analysis.run_dir / RESULTS_FILE
+        raise BenchError(f"{where}: incomplete results, cannot render the page ({exc})") from None
+    return write_atomic(analysis.run_dir / "index.html", html)
+
+
+def _page(analysis: Analysis, charts: Mapping[str, list[str]]) -> str:
+    return (
         environment()
         .get_template("report.html.j2")
         .render(
@@ -68,7 +80,6 @@ def render(analysis: Analysis, charts: Mapping[str, list[str]]) -> Path:
             saturated=analysis.saturated,
         )
     )
-    return write_atomic(analysis.run_dir / "index.html", html)
 
 
 def _error_of(run: Run, measurement_id: str) -> str:
