@@ -34,9 +34,9 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
 
 lint: install
-	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles tests
-	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles tests
-	$(BIN)/mypy bench.py target_app harness scenarios locustfiles/protocol.py locustfiles/http11.py locustfiles/window.py
+	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles scripts tests
+	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles scripts tests
+	$(BIN)/mypy bench.py target_app harness scenarios scripts locustfiles/protocol.py locustfiles/http11.py locustfiles/window.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache build *.egg-info

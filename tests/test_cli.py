@@ -267,6 +267,16 @@ def test_report_on_a_missing_folder(tmp_path: Path) -> None:
     assert "gone" in line and "no such folder" in line
 
 
+def test_report_on_results_with_incomplete_metadata(fixture_copy: Path) -> None:
+    path = fixture_copy / "results.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["metadata"]["cpu_model"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    line = one_line_error(invoke("report", str(fixture_copy)))
+    assert "incomplete results" in line and "cpu_model" in line
+    assert not (fixture_copy / "index.html").exists()
+
+
 def test_report_on_an_unknown_schema(fixture_copy: Path) -> None:
     path = fixture_copy / "results.json"
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -41,8 +41,7 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
 def _read_samples(path: str, stamp: int) -> pd.DataFrame:
     """One parse per samples file and version (a report reads each file several times)."""
     try:
-        frame = pd.read_csv(path, dtype={"error": "string"}, keep_default_na=False,
-                            engine="c")  # fmt: skip
+        frame = pd.read_csv(path, dtype={"error": "string"}, keep_default_na=False, engine="c")
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path}: unreadable samples ({exc})") from None
     missing = REQUIRED - set(frame.columns)
