@@ -32,6 +32,14 @@ from harness.report.colours import palette  # noqa: E402
 from harness.results import Measurement, Run, load_metrics  # noqa: E402
 
 DPI = 110
+# Figures are made at the resolution they are saved at (``dpi=DPI`` in every ``subplots``), so
+# the text laid out for tight_layout is the text drawn into the PNG: at another dpi matplotlib
+# lays every label out twice.
+
+
+def _figure(*args: Any, **kwargs: Any) -> Any:
+    """``plt.subplots`` at the saving resolution."""
+    return plt.subplots(*args, dpi=DPI, **kwargs)
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -47,7 +55,7 @@ def rps_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
     colours = palette(data)
     endpoints = list(colours)
     levels = sorted(data["users"].unique())
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 1.1 * len(levels) * len(endpoints) / 2), 4.2))
+    fig, ax = _figure(figsize=(max(6.0, 1.6 + 1.1 * len(levels) * len(endpoints) / 2), 4.2))
     width = 0.8 / max(1, len(endpoints))
     x = np.arange(len(levels))
     for i, label in enumerate(endpoints):
@@ -93,7 +101,7 @@ def latency_bars(table: pd.DataFrame, scenario: str, out: Path) -> Path:
     data = table[table["scenario"] == scenario]
     colours = palette(data)
     levels = sorted(data["users"].unique())
-    fig, axes = plt.subplots(
+    fig, axes = _figure(
         1, len(levels), figsize=(max(6.0, 3.2 * len(levels)), 4.2), squeeze=False, sharey=True
     )
     values = data[["p50_ms", "p90_ms", "p99_ms"]].to_numpy(float)
@@ -197,7 +205,7 @@ def signals_of(run_dir: Path, run: Run, scenario: str) -> Signals | None:
 
 def timeline(data: Timeline, out: Path) -> Path:
     """Successful requests per second over time at the highest users level (first repeat)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    fig, ax = _figure(figsize=(7.5, 4.0))
     for line in data.lines:
         ax.plot(line.x, line.y, marker=".", color=line.colour, label=line.label)
     if data.warmup_s:
@@ -214,7 +222,7 @@ def timeline(data: Timeline, out: Path) -> Path:
 def signals(data: Signals, out: Path) -> Path:
     """Server-side signals over time at the highest users level (first repeat): event-loop lag,
     thread-pool tokens in use, app CPU — the evidence of *why* throughput is what it is."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = _figure(1, 3, figsize=(12, 3.6))
     for ax, lines in zip(axes, (data.lag, data.busy, data.cpu), strict=True):
         for line in lines:
             ax.plot(line.x, line.y, color=line.colour, label=line.label, marker=".")
@@ -329,7 +337,7 @@ def sweep(table: pd.DataFrame, scenario: str, out: Path) -> Path | None:
     if data["users"].nunique() < 2:
         return None
     colours = palette(data)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (left, right) = _figure(1, 2, figsize=(12, 4.2))
     for label, colour in colours.items():
         rows = data[data["endpoint"] == label].sort_values("users")
         left.plot(rows["users"], rows["rps"], marker="o", color=colour, label=label)
