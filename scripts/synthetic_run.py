@@ -26,9 +26,10 @@ if str(ROOT) not in sys.path:  # run as a file from a checkout: import the proje
 
 from harness.analysis.capacity import ModelError, evaluate  # noqa: E402
 from harness.files import write_atomic  # noqa: E402
-from harness.measure.runner import Step, plan  # noqa: E402
+from harness.measure.loadgen import Files, Outcome  # noqa: E402
+from harness.measure.runner import Step, plan, record  # noqa: E402
 from harness.results import SCHEMA, Measurement, Run, save  # noqa: E402
-from locustfiles.protocol import SAMPLE_COLUMNS  # noqa: E402
+from locustfiles.protocol import SAMPLE_COLUMNS, WindowMeta  # noqa: E402
 from scenarios import resolve  # noqa: E402
 
 T0 = 1_800_000_000.0
@@ -130,7 +131,7 @@ def build(out: Path, scenario: str, samples: int, seed: int) -> Path:
         window = write_samples(run_dir, step, clock, shape)
         write_metrics(run_dir, step, window, shape.rng)
         clock = window[1] + 2.0
-        measurements.append(measurement(step, window))
+        measurements.append(measurement(run_dir, step, window))
     metadata: dict[str, object] = {
         "synthetic": True,
         "note": NOTE,
@@ -161,24 +162,10 @@ def build(out: Path, scenario: str, samples: int, seed: int) -> Path:
     return run_dir
 
 
-def measurement(step: Step, window: tuple[float, float]) -> Measurement:
-    return Measurement(
-        id=step.id,
-        scenario=step.scenario.name,
-        endpoint=step.endpoint.label,
-        variant=step.endpoint.variant,
-        path=step.endpoint.path,
-        users=step.users,
-        repeat=step.repeat,
-        warmup_s=step.scenario.warmup_s,
-        duration_s=step.scenario.duration_s,
-        samples=f"samples/{step.id}.csv",
-        metrics=f"metrics/{step.id}.json",
-        window_start=window[0],
-        window_end=window[1],
-        loadgen_cpu_share=0.1,
-        loadgen_cpu_warning=False,
-    )
+def measurement(run_dir: Path, step: Step, window: tuple[float, float]) -> Measurement:
+    meta = WindowMeta(window[0], window[1], 0, 0, 0.1, False, complete=True)
+    files = Files.of(run_dir, step.id)
+    return record(step, files, run_dir / "metrics" / f"{step.id}.json", Outcome(meta, ""))
 
 
 def main(argv: list[str] | None = None) -> None:

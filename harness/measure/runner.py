@@ -221,10 +221,11 @@ def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measure
     rps, errors = (outcome.meta.rps, outcome.meta.errors) if outcome.meta else (0.0, 0)
     # the same definition as the report: successful completions in the window / its length
     ctx.progress.done(step.title, rps, errors)
-    return _measurement(step, files, metrics_path, outcome)
+    return record(step, files, metrics_path, outcome)
 
 
-def _measurement(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Measurement:
+def record(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Measurement:
+    """What results.json keeps of one measurement: where its files are, its window, its state."""
     meta = outcome.meta
     return Measurement(
         id=step.id,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.analysis.analyze import Analysis, interpret, tabulate
-from harness.report import charts, markdown, page
+from harness.report import drawing, markdown, page
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,9 @@ def build(run_dir: Path) -> Built:
 
     The chart workers start first and draw as soon as the numbers are known, while this process
     works out the words (comparisons and their statistics, claims, warnings)."""
-    with charts.Drawer() as drawer:
+    with drawing.Drawer() as drawer:
         analysis = tabulate(run_dir)
-        drawer.submit(charts.jobs_for(analysis))
+        drawer.submit(drawing.jobs_for(analysis))
         interpret(analysis)
         drawn = drawer.files()
     return Built(page.render(analysis, drawn), markdown.write(analysis), analysis)

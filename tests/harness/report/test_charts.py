@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.analyze import analyze
-from harness.report import charts
+from harness.report import charts, drawing
 from tests.harness.runs import FIXTURE
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -25,8 +25,8 @@ def _boom(out: Path) -> Path:
 
 
 def test_every_chart_is_drawn_and_the_pool_changes_nothing(tmp_path: Path) -> None:
-    pooled = charts.draw_all(analyze(_copy(tmp_path, "pooled")), processes=2)
-    inline = charts.draw_all(analyze(_copy(tmp_path, "inline")), processes=1)
+    pooled = drawing.draw_all(analyze(_copy(tmp_path, "pooled")), processes=2)
+    inline = drawing.draw_all(analyze(_copy(tmp_path, "inline")), processes=1)
     assert (
         pooled
         == inline
@@ -54,7 +54,7 @@ def test_every_chart_is_drawn_and_the_pool_changes_nothing(tmp_path: Path) -> No
 
 
 def test_workers_read_no_file_their_data_comes_with_the_job(tmp_path: Path) -> None:
-    jobs = charts.jobs_for(analyze(_copy(tmp_path, "run")))
+    jobs = drawing.jobs_for(analyze(_copy(tmp_path, "run")))
     timeline = next(j for j in jobs if j.draw is charts.timeline)
     data = timeline.args[0]
     assert isinstance(data, charts.Timeline) and data.lines and data.warmup_s > 0
@@ -63,6 +63,6 @@ def test_workers_read_no_file_their_data_comes_with_the_job(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_a_chart_that_fails_raises_in_the_parent(tmp_path: Path, processes: int) -> None:
-    with pytest.raises(RuntimeError, match="cannot draw boom.png"), charts.Drawer(processes) as d:
-        d.submit([charts.Job("x", _boom, (tmp_path / "boom.png",))])
+    with pytest.raises(RuntimeError, match="cannot draw boom.png"), drawing.Drawer(processes) as d:
+        d.submit([drawing.Job("x", _boom, (tmp_path / "boom.png",))])
         d.files()
