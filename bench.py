@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from harness.errors import BenchError
 from scenarios.model import ScenarioError
+from target_app.secrets import mask_secrets
 
 # Each command imports its wing when it runs (below), not here: `bench report` need not load the
 # measuring side (SQLAlchemy, drivers, httpx), nor `bench run --help` the plotting side.
@@ -61,7 +62,8 @@ class OneLineErrors(TyperGroup):
 
 
 def _fail(message: str, code: int) -> None:
-    console.print(f"[bold red]error:[/] {' '.join(message.split())}", soft_wrap=True)
+    line = mask_secrets(" ".join(message.split()))
+    console.print(f"[bold red]error:[/] {line}", soft_wrap=True, markup=True)
     sys.exit(code)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from target_app.secrets import mask_secrets
+
 
 class BenchError(Exception):
-    """A user-facing failure: the message is one line that says what is wrong and what to do."""
+    """A user-facing failure: the message is one line that says what is wrong and what to do,
+    with every password masked."""
 
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        super().__init__(mask_secrets(" ".join(message.split())))
 
 
 class Interrupted(BenchError):

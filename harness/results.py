@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.errors import BenchError
 from harness.files import write_atomic
+from target_app.secrets import mask_secrets
 
 SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)
@@ -142,7 +143,8 @@ def new_run_dir(out: Path, label: str) -> Path:
 def save(run_dir: Path, run: Run) -> Path:
     """Write ``results.json`` atomically (temp file + rename): a crash never leaves half a file."""
     text = json.dumps(run.to_dict(), indent=1, sort_keys=True)
-    return write_atomic(run_dir / RESULTS_FILE, text + "\n")
+    # the last line of defence: whatever a record carries, no password reaches the disk
+    return write_atomic(run_dir / RESULTS_FILE, mask_secrets(text) + "\n")
 
 
 def load(run_dir: Path) -> Run:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from target_app.secrets import redact_url
+
+__all__ = ["ENV_PREFIX", "Settings", "env_name", "redact_url"]
+
 ENV_PREFIX = "BENCH_"
 
 
@@ -43,14 +47,3 @@ class Settings(BaseSettings):
         data = self.model_dump()
         data["database_url"] = redact_url(self.database_url)
         return data
-
-
-def redact_url(url: str) -> str:
-    """``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db``."""
-    if "://" not in url or "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    if ":" in creds:
-        creds = creds.split(":", 1)[0] + ":***"
-    return f"{scheme}://{creds}@{host}"

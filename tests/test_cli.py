@@ -267,6 +267,17 @@ def test_report_on_a_missing_folder(tmp_path: Path) -> None:
     assert "gone" in line and "no such folder" in line
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://me@127.0.0.1:1/db?password=hunter2", "postgresql://me:hunter2@127.0.0.1:1/db"],
+)
+def test_an_unreachable_database_url_never_shows_its_password(tmp_path: Path, url: str) -> None:
+    result = invoke("run", "database", "--database-url", url, "--out", str(tmp_path / "out"))
+    line = one_line_error(result)
+    assert "cannot connect" in line and "***" in line
+    assert "hunter2" not in result.output and "hunter2" not in (result.stderr or "")
+
+
 def test_report_on_results_with_incomplete_metadata(fixture_copy: Path) -> None:
     path = fixture_copy / "results.json"
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -26,11 +26,16 @@ from target_app.settings import redact_url
 
 
 def _reason(error: BaseException, url: str) -> str:
-    """First line of an error, with the URL's password masked if it appears (drivers don't)."""
+    """First line of an error, with the URL's passwords masked wherever they appear (a driver
+    may quote them bare): the userinfo's and any ``password=`` parameter's."""
     lines = str(error).strip().splitlines()
     message = lines[0].strip() if lines else type(error).__name__
-    found = re.match(r"[^:/]+://[^:/@]*:([^@]{4,})@", url)  # shorter ones would mask words
-    return message.replace(found.group(1), "***") if found else message
+    found = re.findall(r"^[^:/]+://[^:/@]*:([^@]+)@", url)
+    found += re.findall(r"[?&]password=([^&#]+)", url, re.IGNORECASE)
+    for secret in found:
+        if len(secret) >= 4:  # shorter ones would mask ordinary words
+            message = message.replace(secret, "***")
+    return message
 
 
 def _libpq_url(url: str) -> str:

@@ -24,6 +24,7 @@ from harness.measure.pinning import Pinning
 from harness.measure.processes import Children, ensure_port_free
 from harness.results import Measurement, Run, new_run_dir, now_iso, point_latest, save
 from scenarios.model import Endpoint, Scenario
+from target_app.secrets import mask_secrets
 from target_app.settings import env_name
 
 
@@ -154,7 +155,7 @@ def _begin(ctx: _Context, scenarios: list[Scenario]) -> Run:
         run_id=ctx.run_dir.name,
         status="running",
         created=now_iso(),
-        command=list(ctx.options.command or sys.argv),
+        command=[mask_secrets(arg) for arg in ctx.options.command or sys.argv],
         metadata=meta,
         scenarios=[s.to_dict() for s in scenarios],
     )
@@ -217,7 +218,7 @@ def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measure
     poller.save(metrics_path)
     outcome = generator.finish(children, error)
     if not outcome.ok:
-        ctx.progress.note(f"[red]{step.title}: {outcome.error}")
+        ctx.progress.note(mask_secrets(f"[red]{step.title}: {outcome.error}"))
     rps, errors = (outcome.meta.rps, outcome.meta.errors) if outcome.meta else (0.0, 0)
     # the same definition as the report: successful completions in the window / its length
     ctx.progress.done(step.title, rps, errors)
