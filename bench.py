@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from harness.errors import BenchError
+from harness.errors import BenchError, Terminated
 from scenarios.model import ScenarioError
 from target_app.secrets import mask_secrets
 
@@ -201,7 +201,7 @@ def run_command(
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise Terminated(f"terminated ({signal.Signals(signum).name})")
 
 
 @app.command("report")

@@ -19,3 +19,14 @@ class Interrupted(BenchError):
     """Ctrl-C during a run: children are stopped and the partial run is kept."""
 
     exit_code = 130
+
+
+class ChildDied(BenchError):
+    """A process the run depends on (the app, the upstream, the database) exited mid-run: the
+    run stops at once, keeps what was measured before, and is marked failed."""
+
+    exit_code = 3
+
+
+class Terminated(KeyboardInterrupt):
+    """A signal asked the harness to stop (SIGTERM, SIGHUP): handled like Ctrl-C, but named."""

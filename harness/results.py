@@ -18,10 +18,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from harness.errors import BenchError
 from harness.files import write_atomic
@@ -168,6 +171,13 @@ def load(run_dir: Path) -> Run:
         )
     if data["schema"] == 1:
         data = _from_schema_1(data)
+    if data.get("status") == "running" and _harness_gone(data.get("metadata")):
+        pid = data["metadata"]["harness_pid"]
+        data = {
+            **data,
+            "status": "incomplete",
+            "note": f"the harness was killed (PID {pid} is gone)",
+        }
     try:
         measurements = tuple(Measurement.from_dict(m) for m in data.get("measurements", []))
         names = {f.name for f in fields(Run)}
@@ -182,6 +192,21 @@ def load(run_dir: Path) -> Run:
         return Run(**kwargs, measurements=measurements)
     except (TypeError, ValueError) as exc:
         raise BenchError(f"{path}: invalid results: {exc}") from None
+
+
+def _harness_gone(metadata: Any) -> bool:
+    """Was the run written by a harness on this machine that no longer exists?"""
+    if not isinstance(metadata, dict) or metadata.get("hostname") != socket.gethostname():
+        return False
+    pid, started = metadata.get("harness_pid"), metadata.get("harness_started")
+    if not isinstance(pid, int):
+        return False
+    try:
+        process = psutil.Process(pid)
+        alive = process.status() != psutil.STATUS_ZOMBIE
+        return not alive or (started is not None and abs(process.create_time() - started) > 1)
+    except psutil.Error:
+        return True
 
 
 def _from_schema_1(data: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Each claim finds the endpoints it needs by path (``/sync/sleep``…), so it works on any run that
 measured them; a claim whose endpoints were not measured says "not measured". A verdict is one
-of "true", "false", "partly", "no significant difference" or "not measured", with the figure.
+of "true", "false", "partly", "no significant difference", "not measured" or "not measured
+cleanly" (more than 1 % of its requests failed: no verdict from broken data), with the figure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.analysis import stats
 from harness.results import Run
 
 Bins = dict[tuple[str, str, int], np.ndarray]
+MAX_ERROR_RATE = 0.01  # above it, a measurement settles no claim
 
 
 @dataclass(frozen=True)
@@ -31,15 +33,30 @@ class Facts:
     """Lookups over one run: rows by endpoint path, their bins, the scenario parameters."""
 
     def __init__(self, run: Run, table: pd.DataFrame, bins: Bins) -> None:
-        self.run, self.table, self.bins = run, table, bins
+        self.run, self.bins = run, bins
         paths = {(m.scenario, m.endpoint): m.path.split("?")[0] for m in run.measurements}
-        self.table = (
-            table.assign(
-                route=[paths.get((r.scenario, r.endpoint), "") for r in table.itertuples()]
-            )
-            if len(table)
-            else table.assign(route=[])
+        if table.empty:  # a run stopped before its first measurement: every claim unmeasured
+            table = pd.DataFrame(columns=["scenario", "endpoint", "users", "error_rate"])
+        routed = table.assign(
+            route=[paths.get((r.scenario, r.endpoint), "") for r in table.itertuples()]
         )
+        broken = routed["error_rate"] > MAX_ERROR_RATE
+        # no verdict is drawn from a measurement with more errors than that: it is left out
+        self.unclean = routed[broken].groupby("route")["error_rate"].max().to_dict()
+        self.table = routed[~broken]
+
+    def missing(self, claim: str, *routes: str) -> Verdict:
+        """The verdict when a route is not in the clean table: broken, or not measured."""
+        for route in routes:
+            if route in self.unclean and self.rows(route).empty:
+                rate = self.unclean[route]
+                return Verdict(
+                    claim,
+                    "not measured cleanly",
+                    f"{route} failed {rate:.1%} of its requests (more than "
+                    f"{MAX_ERROR_RATE:.0%}): no verdict is drawn from broken measurements",
+                )
+        return Verdict(claim, "not measured", f"this run did not measure {' and '.join(routes)}")
 
     def rows(self, route: str) -> pd.DataFrame:
         return self.table[self.table["route"] == route]
@@ -68,10 +85,6 @@ class Facts:
         return default
 
 
-def _missing(claim: str, what: str) -> Verdict:
-    return Verdict(claim, "not measured", f"this run did not measure {what}")
-
-
 def _ratio_claim(
     claim: str,
     f: Facts,
@@ -95,7 +108,7 @@ def def_blocks_server(f: Facts) -> Verdict:
     claim = "`def` endpoints block the server"
     rows = f.rows("/sync/sleep")
     if rows.empty:
-        return _missing(claim, "/sync/sleep")
+        return f.missing(claim, "/sync/sleep")
     row = rows.sort_values("users").iloc[-1]
     ms = f.parameter(row["scenario"], "ms", 100)
     one_at_a_time = 1000.0 / ms
@@ -117,7 +130,7 @@ def def_faster_without_await(f: Facts) -> Verdict:
     claim = "if nothing is awaited, `def` is faster than `async def`"
     pair = f.pair("/sync/hello", "/async/hello")
     if pair is None:
-        return _missing(claim, "/sync/hello and /async/hello")
+        return f.missing(claim, "/sync/hello", "/async/hello")
     sync, async_ = pair
     return _ratio_claim(
         claim, f, sync, async_, why_false=" — `def` pays a thread-pool hop per request"
@@ -128,7 +141,7 @@ def sleep_blocks_everything(f: Facts) -> Verdict:
     claim = "`time.sleep` in `async def` blocks every request"
     rows = f.rows("/pitfall/sleep")
     if rows.empty:
-        return _missing(claim, "/pitfall/sleep")
+        return f.missing(claim, "/pitfall/sleep")
     row = rows.sort_values("users").iloc[-1]
     ms = f.parameter(row["scenario"], "ms", 100)
     ceiling = 1000.0 / ms
@@ -145,7 +158,7 @@ def gather_speedup(f: Facts) -> Verdict:
     claim = "`asyncio.gather` of 3 calls is 2-3× faster than sequential calls"
     pair = f.pair("/sync/fanout", "/async/fanout/gather", top=False)
     if pair is None:
-        return _missing(claim, "/sync/fanout and /async/fanout/gather")
+        return f.missing(claim, "/sync/fanout", "/async/fanout/gather")
     seq, gather = pair
     n = f.parameter(seq["scenario"], "n", 3)
     factor = seq["p50_ms"] / gather["p50_ms"]
@@ -165,7 +178,7 @@ def async_db_throughput(f: Facts) -> Verdict:
     claim = "an async DB driver raises throughput"
     pair = f.pair("/async/db/sleep", "/sync/db/sleep")
     if pair is None:
-        return _missing(claim, "/async/db/sleep and /sync/db/sleep")
+        return f.missing(claim, "/async/db/sleep", "/sync/db/sleep")
     async_, sync = pair
     extra = ""
     if isinstance(async_.get("binding"), str):
@@ -177,7 +190,7 @@ def httpx_is_right(f: Facts) -> Verdict:
     claim = "`httpx.AsyncClient` is the right async client"
     pair = f.pair("/async/http/httpx", "/async/http/aiohttp")
     if pair is None:
-        return _missing(claim, "/async/http/httpx and /async/http/aiohttp")
+        return f.missing(claim, "/async/http/httpx", "/async/http/aiohttp")
     httpx_row, aiohttp_row = pair
     share = httpx_row["rps"] / aiohttp_row["rps"] if aiohttp_row["rps"] else float("nan")
     evidence = (

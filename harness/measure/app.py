@@ -89,4 +89,5 @@ def start_app(
     child = children.spawn("app", uvicorn_argv(port), log_path=log_path, cpus=cpus, env=env)
     app = App(child, port)
     info = wait_ready(child, f"{app.url}/_bench/info", ready_timeout_s, "the app")
+    children.watch(child)  # from now on, the app exiting stops the run
     return app, info

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -133,14 +133,16 @@ class LoadGenerator:
         )
         return self
 
-    def follow(self, ticker: Ticker, poll_s: float = 0.25) -> str:
-        """Wait for Locust, reporting live RPS; '' when it ended by itself, else the reason."""
+    def follow(self, ticker: Ticker, check: Callable[[], None], poll_s: float = 0.25) -> str:
+        """Wait for Locust, reporting live RPS; '' when it ended by itself, else the reason.
+        ``check`` raises as soon as a child the run depends on has died."""
         assert self.process is not None, "start() first"
         deadline = time.monotonic() + self.job.window_s + GRACE_S
         last: tuple[float, int] | None = None
         rps = 0.0
         while self.process.running():
             time.sleep(poll_s)
+            check()
             if time.monotonic() > deadline:
                 limit = self.job.window_s + GRACE_S
                 return f"the load generator did not finish within {limit:.0f}s; stopped"

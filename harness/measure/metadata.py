@@ -59,6 +59,9 @@ def collect(pinning: dict[str, Any]) -> dict[str, Any]:
         "executable": sys.executable,
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
+        # who writes the run: a "running" run whose harness is gone was killed (results.load)
+        "harness_pid": os.getpid(),
+        "harness_started": psutil.Process().create_time(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_affinity": sorted(os.sched_getaffinity(0)),

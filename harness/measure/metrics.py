@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -69,12 +70,16 @@ class MetricsPoller:
         write_atomic(path, json.dumps(doc, indent=0, sort_keys=True))
 
 
-def wait_idle(url: str, timeout_s: float = 60.0, poll_s: float = 0.2) -> bool:
+def wait_idle(
+    url: str, check: Callable[[], None], timeout_s: float = 60.0, poll_s: float = 0.2
+) -> bool:
     """Poll the app's metrics until no request is in flight (e.g. a blocked backlog from the
-    previous measurement); False if it still had some after ``timeout_s``."""
+    previous measurement); False if it still had some after ``timeout_s``. ``check`` raises
+    when a child the run depends on has died (then waiting is pointless)."""
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=10.0) as client:
         while time.monotonic() < deadline:
+            check()
             try:
                 sample = ServerSample.from_snapshot(client.get(url).json())
             except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):

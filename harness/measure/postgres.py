@@ -35,7 +35,7 @@ import psycopg
 
 from harness.errors import BenchError
 from harness.files import tail
-from harness.measure.processes import free_port
+from harness.measure.processes import free_port, how_it_ended
 from target_app.db import async_url, sync_url
 
 FALLBACK_USER = "bench-postgres"
@@ -129,7 +129,17 @@ class EmbeddedPostgres:
         self.timings: dict[str, float] = {}
         self._process: subprocess.Popen[bytes] | None = None
 
+    name = "database"
+
     # -- public surface ------------------------------------------------------------------------
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def exit_reason(self) -> str:
+        code = self._process.returncode if self._process is not None else None
+        last = tail(self._log, 3, "(no log)") if self.folder is not None else "(no log)"
+        return f"{how_it_ended(code)}; last output: {last}"
+
     @property
     def pid(self) -> int:
         if self._process is None:

@@ -23,11 +23,22 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from harness.errors import BenchError
+from harness.errors import BenchError, ChildDied
 from harness.files import tail
 
 HOST = "127.0.0.1"
 T = TypeVar("T", bound="Stoppable")
+
+
+def how_it_ended(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def free_port() -> int:
@@ -121,9 +132,23 @@ class ManagedProcess:
     def tail(self, lines: int = 3) -> str:
         return tail(self.log_path, lines)
 
+    def exit_reason(self) -> str:
+        """How it ended and its last log lines: "killed by SIGKILL; last output: …"."""
+        code = self.proc.returncode if self.proc is not None else None
+        return f"{how_it_ended(code)}; last output: {self.tail() or 'none'}"
+
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
+
+
+class Watched(Stoppable, Protocol):
+    """A child the run depends on: if it exits, the run stops."""
+
+    name: str
+
+    def running(self) -> bool: ...
+    def exit_reason(self) -> str: ...
 
 
 class Children:
@@ -131,6 +156,7 @@ class Children:
 
     def __init__(self) -> None:
         self.children: list[Stoppable] = []
+        self.watched: list[Watched] = []
 
     def __enter__(self) -> Children:
         return self
@@ -159,10 +185,22 @@ class Children:
         """Start a managed child (pinned, own session, dies with us) and own it."""
         return self.add(ManagedProcess(name, argv, log_path=log_path, cpus=cpus, env=env).start())
 
+    def watch(self, child: Watched) -> None:
+        """The run depends on ``child``: ``check`` fails as soon as it has exited."""
+        self.watched.append(child)
+
+    def check(self, during: str) -> None:
+        """Raise ``ChildDied`` naming the first watched child that is no longer running."""
+        for child in self.watched:
+            if child in self.children and not child.running():
+                raise ChildDied(f"the {child.name} exited during {during} ({child.exit_reason()})")
+
     def release(self, child: Stoppable) -> None:
         """Stop one child now (e.g. a finished load generator) and forget it."""
         if child in self.children:
             self.children.remove(child)
+        if child in self.watched:
+            self.watched.remove(child)
         child.stop()
 
     def stop_all(self) -> None:

@@ -134,10 +134,11 @@ def run(
     result = _begin(ctx, scenarios)
     try:
         _run_all(ctx, scenarios)
-    except KeyboardInterrupt:
-        save(run_dir, (ctx.result or result).finish("incomplete", "interrupted (Ctrl-C)"))
+    except KeyboardInterrupt as stop:
+        why = str(stop) or "interrupted (Ctrl-C)"  # a Terminated names its signal
+        save(run_dir, (ctx.result or result).finish("incomplete", why))
         raise Interrupted(
-            f"interrupted: children stopped, partial run kept (marked incomplete) in {run_dir}"
+            f"{why}: children stopped, partial run kept (marked incomplete) in {run_dir}"
         ) from None
     except BenchError as error:
         save(run_dir, (ctx.result or result).finish("failed", str(error)))
@@ -207,14 +208,17 @@ def _start_scenario(
 
 
 def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measurement:
-    if not wait_idle(f"{app.url}/_bench/metrics"):
+    def check() -> None:
+        children.check(step.title)
+
+    if not wait_idle(f"{app.url}/_bench/metrics", check):
         ctx.progress.note("[yellow]the app still had requests in flight after 60s")
     files = Files.of(ctx.run_dir, step.id)
     metrics_path = ctx.run_dir / "metrics" / f"{step.id}.json"
     generator = LoadGenerator(step.job(ctx.options), files, app.url, ctx.pinning.loadgen)
     generator.start(children)
     with MetricsPoller(f"{app.url}/_bench/metrics", interval_s=0.5) as poller:
-        error = generator.follow(ctx.progress)
+        error = generator.follow(ctx.progress, check)
     poller.save(metrics_path)
     outcome = generator.finish(children, error)
     if not outcome.ok:

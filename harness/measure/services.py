@@ -79,6 +79,7 @@ def _start_upstream(scenario: Scenario, where: Where) -> str:
     child = where.children.spawn("upstream", argv, log_path=log, cpus=where.pinning.upstream)
     url = f"http://{HOST}:{port}"
     wait_ready(child, f"{url}/health", 30.0, "the upstream service")
+    where.children.watch(child)
     return url
 
 
@@ -118,6 +119,7 @@ def provide_database(
             EmbeddedPostgres(max_connections=max_connections, cpus=set(where.pinning.database))
         )
         server.start()
+        where.children.watch(server)
         url = server.url
         record = {
             "kind": "postgres (embedded)",

@@ -3,11 +3,15 @@ harness leaves nothing behind (issue: trust under faults)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,3 +67,134 @@ def test_no_password_is_written_or_printed(tmp_path: Path, postgres_url: str) ->
     run_dir = next(p.parent for p in files if p.name == "results.json")
     command = json.loads((run_dir / "results.json").read_text())["command"]
     assert any("postgres:***@" in arg for arg in command)
+
+
+SLEEP = """
+name = "two"
+description = "e2e: two short sleeps, then a long one"
+users = [3]
+duration = "1s"
+warmup = "0s"
+[[endpoints]]
+label = "sync sleep"
+variant = "sync"
+path = "/sync/sleep?ms=10"
+model = { concurrency = "threadpool", service_ms = "10" }
+[[endpoints]]
+label = "async sleep"
+variant = "async"
+path = "/async/sleep?ms=10"
+model = { concurrency = "users", service_ms = "10" }
+"""
+
+
+def _start(tmp_path: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario)
+    argv = [*BENCH, "run", str(path), "--no-calibrate", "--out", str(tmp_path / "out"), *extra]
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+
+
+def _wait_for(bench: subprocess.Popen[str], what: str, timeout_s: float = 60) -> psutil.Process:
+    """The descendant of ``bench`` whose command line holds ``what`` (once it is running)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for child in descendants(bench.pid):
+            with contextlib.suppress(psutil.Error):
+                if what in " ".join(child.cmdline()):
+                    return child
+        time.sleep(0.1)
+    bench.kill()
+    pytest.fail(f"{what} never started")
+
+
+def _run_dir(tmp_path: Path) -> Path:
+    return next(p for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.is_symlink())
+
+
+def test_an_app_that_dies_mid_run_stops_the_run(tmp_path: Path) -> None:
+    """kill -9 of the app during the second measurement: the run stops at once, failed, names
+    the app and the signal, keeps the first measurement, and exits non-zero."""
+    bench = _start(tmp_path, SLEEP.replace("users = [3]", "users = [3]\nrepeat = 2"))
+    try:
+        app = _wait_for(bench, "uvicorn")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the first measurement is stored
+            with contextlib.suppress(OSError, StopIteration, ValueError):
+                doc = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+                if doc["measurements"]:
+                    break
+            time.sleep(0.1)
+        app.kill()
+        killed_at = time.monotonic()
+        _, stderr = bench.communicate(timeout=60)
+        stopped_within = time.monotonic() - killed_at
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert bench.returncode == 3, stderr[-2000:]
+    assert stopped_within < 10, "the dead app was noticed at once, not after a 60 s wait"
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith("error: the app exited during") and "SIGKILL" in line
+    doc = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+    assert doc["status"] == "failed" and "the app exited" in doc["note"]
+    assert len(doc["measurements"]) >= 1 and all(m["status"] == "ok" for m in doc["measurements"])
+    assert gone(descendants(bench.pid)) == []
+
+
+def test_sigterm_is_named_in_the_run(tmp_path: Path) -> None:
+    bench = _start(tmp_path, SLEEP.replace('duration = "1s"', 'duration = "60s"'))
+    try:
+        _wait_for(bench, "locust")
+        bench.send_signal(signal.SIGTERM)
+        _, stderr = bench.communicate(timeout=60)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert bench.returncode == 130 and "terminated (SIGTERM)" in stderr
+    doc = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+    assert doc["status"] == "incomplete" and doc["note"] == "terminated (SIGTERM)"
+
+
+def test_a_killed_harness_leaves_no_child_and_its_run_says_so(tmp_path: Path) -> None:
+    """SIGKILL of bench itself: every child dies with it (PR_SET_PDEATHSIG), and the run it was
+    writing is read back as incomplete, "the harness was killed", not as running."""
+    bench = _start(tmp_path, SLEEP.replace('duration = "1s"', 'duration = "60s"'))
+    try:
+        _wait_for(bench, "locust")
+        children = descendants(bench.pid)
+        assert len(children) >= 2
+        bench.kill()
+        bench.communicate(timeout=10)  # reaps it and closes its pipes
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    deadline = time.monotonic() + 15
+    while gone(children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert gone(children) == [], "children outlived the killed harness"
+    report = subprocess.run(
+        [*BENCH, "report", str(_run_dir(tmp_path))], capture_output=True, text=True, timeout=120
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    html = (_run_dir(tmp_path) / "index.html").read_text()
+    assert "This run is incomplete" in html and "the harness was killed" in html
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes of ``processes`` still alive."""
+    alive = []
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+    return alive

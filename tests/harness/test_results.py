@@ -280,3 +280,28 @@ def test_a_schema_1_run_is_read_with_its_models_moved_to_the_scenario(tmp_path: 
     assert loaded.schema == results.SCHEMA
     assert loaded.model("sleep", "sync sleep") == model
     assert len(loaded.measurements) == 2
+
+
+def test_a_running_run_whose_harness_is_gone_reads_as_killed(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(gone.stdout)
+    run = replace(make_run(), status="running")
+    for metadata, expected in (
+        ({"hostname": socket.gethostname(), "harness_pid": pid}, "incomplete"),
+        ({"hostname": "another-machine", "harness_pid": pid}, "running"),
+        ({"hostname": socket.gethostname(), "harness_pid": os.getpid()}, "running"),
+    ):
+        results.save(tmp_path, replace(run, metadata={**run.metadata, **metadata}))
+        loaded = results.load(tmp_path)
+        assert loaded.status == expected
+        if expected == "incomplete":
+            assert loaded.note == f"the harness was killed (PID {pid} is gone)"

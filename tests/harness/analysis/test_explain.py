@@ -82,3 +82,21 @@ def test_a_busy_cpu_is_named_as_the_cap(tmp_path: Path) -> None:
     assert row["finding"] and row["kind"] == "cpu"
     assert row["binding"].startswith("app CPU: 95% busy")
     assert "the app's CPU is the cap (95% busy" in row["sentence"]
+
+
+def test_no_verdict_is_drawn_from_a_measurement_with_errors(tmp_path: Path) -> None:
+    """More than 1 % of failed requests: the claim says "not measured cleanly", not a verdict."""
+    run_dir = edited_copy(tmp_path, lambda d: None)
+    for path in (run_dir / "samples").glob("pitfalls--pitfall-sleep--*.csv"):
+        lines = path.read_text().splitlines()
+        broken = [lines[0]] + [
+            row.rsplit(",", 3)[0] + ",0,0,ConnectionError: refused" if i % 10 == 0 else row
+            for i, row in enumerate(lines[1:])
+        ]
+        path.write_text("\n".join(broken) + "\n")
+    verdicts = {c.claim: c for c in analyze(run_dir).claims}
+    blocked = verdicts["`time.sleep` in `async def` blocks every request"]
+    assert blocked.verdict == "not measured cleanly"
+    assert "/pitfall/sleep failed" in blocked.evidence and "more than 1%" in blocked.evidence
+    clean = {c.claim: c for c in analyze(FIXTURE).claims}
+    assert clean["`time.sleep` in `async def` blocks every request"].verdict == "true"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.errors import BenchError
+from harness.errors import BenchError, ChildDied
 from harness.files import tail, write_atomic
 from harness.measure.processes import Children, ManagedProcess, ensure_port_free, wait_ready
 
@@ -87,3 +87,19 @@ def test_write_atomic_replaces_whole_and_leaves_no_temporary(tmp_path: Path) -> 
     assert target.read_text() == "{}\n"
     assert [p.name for p in tmp_path.iterdir()] == ["doc.json"]
     assert tail(tmp_path / "absent.log", default="(no log)") == "(no log)"
+
+
+def test_check_names_a_watched_child_that_died(tmp_path: Path) -> None:
+    with Children() as children:
+        child = children.spawn("app", SLEEPER, log_path=tmp_path / "app.log")
+        children.watch(child)
+        _wait_for_output(tmp_path / "app.log")
+        children.check("sleep: sync sleep @ 10 users (#1)")  # alive: nothing to say
+        psutil.Process(child.pid).kill()
+        child.wait(5.0)
+        with pytest.raises(ChildDied) as died:
+            children.check("sleep: sync sleep @ 10 users (#1)")
+    message = str(died.value)
+    assert message.startswith("the app exited during sleep: sync sleep @ 10 users (#1)")
+    assert "killed by SIGKILL" in message and "last output: up" in message
+    assert died.value.exit_code == 3
