@@ -35,6 +35,7 @@ import psycopg
 
 from harness.errors import BenchError
 from harness.files import tail
+from harness.measure import orphans
 from harness.measure.processes import free_port, how_it_ended
 from target_app.db import async_url, sync_url
 
@@ -127,6 +128,7 @@ class EmbeddedPostgres:
         self.folder: Path | None = None
         self.run_as: _RunAs | None = None
         self.timings: dict[str, float] = {}
+        self.reaped: list[str] = []
         self._process: subprocess.Popen[bytes] | None = None
 
     name = "database"
@@ -171,6 +173,9 @@ class EmbeddedPostgres:
             "start_settings": {"max_connections": str(self.max_connections), **self.settings},
             "startup_s": dict(self.timings),
             "cpus": sorted(self.cpus) if self.cpus else None,
+            "folder": str(self.folder),
+            "dies_with_harness": bool(shutil.which("setpriv")),
+            "reaped": list(self.reaped),
         }
 
     def __enter__(self) -> EmbeddedPostgres:
@@ -194,7 +199,9 @@ class EmbeddedPostgres:
     def _start(self) -> None:
         started = time.perf_counter()
         self.run_as = _unprivileged_user()
-        self.folder = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        self.reaped = orphans.reap()
+        self.folder = Path(tempfile.mkdtemp(prefix=orphans.PREFIX))
+        orphans.write_owner(self.folder)
         bin_dir = self.bin_dir
         if self.run_as is not None:
             os.chown(self.folder, self.run_as.uid, self.run_as.gid)
@@ -280,6 +287,9 @@ class EmbeddedPostgres:
         }
         for key, value in options.items():
             args += ["-c", f"{key}={value}"]
+        setpriv = shutil.which("setpriv")
+        if setpriv:  # the kernel stops the server (fast shutdown) if the harness dies
+            args = [setpriv, "--pdeathsig", "INT", "--", *args]
         with open(self._log, "ab") as log:
             # own session: Ctrl-C reaches us only, and we stop the server after the app
             return subprocess.Popen(

@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.measure import orphans
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = [sys.executable, str(ROOT / "bench.py")]
 SECRET = "hunter2"
@@ -198,3 +200,29 @@ def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
             if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                 alive.append(proc)
     return alive
+
+
+def test_a_killed_harness_leaves_no_postgres_and_its_folder_is_reaped(tmp_path: Path) -> None:
+    """SIGKILL of bench during a database run: the embedded PostgreSQL (postmaster and
+    backends) stops with it; its data folder is removed by the next server's start."""
+    bench = _start(tmp_path, DB_SCENARIO.replace('duration = "1s"', 'duration = "60s"'))
+    try:
+        _wait_for(bench, "locust")
+        doc = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+        database = doc["scenarios"][0]["dependencies"]["database"]
+        folder, pid = Path(database["folder"]), database["pid"]
+        server = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        assert database["dies_with_harness"] and len(server) > 1
+        bench.kill()
+        bench.communicate(timeout=10)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    deadline = time.monotonic() + 20
+    while gone(server) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert gone(server) == [], "PostgreSQL outlived the killed harness"
+    assert folder.is_dir(), "a killed harness cannot remove the folder itself"
+    done = orphans.reap()
+    assert not folder.exists()
+    assert any(str(folder) in line for line in done)
