@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.capacity import ModelError, evaluate
 from scenarios.model import (
     Endpoint,
     Scenario,
@@ -67,6 +68,10 @@ def load_file(path: Path) -> Scenario | Suite:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -122,7 +127,7 @@ def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scena
             else None,
             duration_s=_opt_duration(extra, "duration", name),
             warmup_s=_opt_duration(extra, "warmup", name),
-            repeat=int(extra["repeat"]) if "repeat" in extra else None,
+            repeat=_opt_int(extra, "repeat", name),
             parameters=extra.get("parameters"),
             settings=extra.get("settings"),
         )
@@ -130,6 +135,10 @@ def _apply_suite(suite: Suite, known: dict[str, Scenario | Suite]) -> list[Scena
             scenario = scenario.only(extra["endpoints"], f"overrides.{name}.endpoints")
         scenarios.append(scenario)
     return scenarios
+
+
+def _opt_int(data: Mapping[str, Any], key: str, where: str) -> int | None:
+    return _require(dict(data), key, int, f"overrides.{where}.") if key in data else None
 
 
 def _opt_duration(data: Mapping[str, Any], key: str, where: str) -> float | None:
@@ -201,14 +210,43 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         users=parse_users(_require(data, "users", list)),
         duration_s=parse_duration(data.get("duration", "10s"), "duration"),
         warmup_s=parse_duration(data.get("warmup", "2s"), "warmup"),
-        repeat=int(data.get("repeat", 1)),
+        repeat=_require(data, "repeat", int) if "repeat" in data else 1,
         parameters=parameters,
         settings=settings,
         services=_str_list(data, "services"),
         source=str(path),
     )
-    scenario.rendered_endpoints()  # every placeholder must have a parameter
+    for endpoint in scenario.rendered_endpoints():  # every placeholder must have a parameter
+        check_model(endpoint, scenario.parameters)
     return scenario
+
+
+class _AnyName(dict[str, float]):
+    """Every name is known (as 1.0) unless given: a load-time check of the expressions' form."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> float:
+        return 1.0
+
+
+def check_model(endpoint: Endpoint, parameters: Mapping[str, Any]) -> None:
+    """Every model expression of an endpoint is arithmetic the capacity model can evaluate
+    (names the app reports only at run time are accepted: their value is not known yet)."""
+    names = _AnyName({k: float(v) for k, v in parameters.items() if isinstance(v, int | float)})
+    for field, expression in (
+        ("service_ms", endpoint.service_ms),
+        ("calls", endpoint.calls),
+        ("max_rps", endpoint.max_rps),
+        *(("limits", limit) for limit in endpoint.limits),
+    ):
+        if field == "max_rps" and not expression:
+            continue
+        try:
+            evaluate(expression, names)
+        except ModelError as exc:
+            raise ScenarioError(f"endpoint {endpoint.label!r}: model.{field}: {exc}") from None
 
 
 def _suite(data: dict[str, Any], path: Path) -> Suite:

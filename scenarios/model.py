@@ -81,8 +81,8 @@ class Endpoint:
             raise ScenarioError(
                 f"endpoints.variant: {self.variant!r} is not one of {', '.join(VARIANTS)}"
             )
-        if not self.path.startswith("/"):
-            raise ScenarioError(f"endpoints.path: {self.path!r} must start with /")
+        if not self.path.startswith("/") or self.path.startswith("//"):
+            raise ScenarioError(f"endpoints.path: {self.path!r} must start with a single /")
         if self.concurrency not in CONCURRENCY:
             raise ScenarioError(
                 f"endpoints.concurrency: {self.concurrency!r} is not one of "
@@ -103,6 +103,11 @@ class Endpoint:
         except KeyError as exc:
             raise ScenarioError(
                 f"endpoints.path: placeholder {exc} of {self.label!r} has no parameter"
+            ) from None
+        except (ValueError, IndexError) as exc:  # "{ms" unclosed, "{}" positional…
+            raise ScenarioError(
+                f"endpoints: a placeholder of {self.label!r} is malformed ({exc}); "
+                "write {name} with a parameter name"
             ) from None
 
 

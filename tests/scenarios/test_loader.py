@@ -6,6 +6,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.analysis.capacity import Context, evaluate
 from scenarios import Scenario, Suite, available, load_file, resolve
@@ -278,3 +280,109 @@ def test_suite_override_for_a_scenario_not_in_the_suite(tmp_path: Path) -> None:
 def test_unknown_kind(tmp_path: Path) -> None:
     message = load_error(write(tmp_path, 'kind = "benchmark"\n' + VALID))
     assert message.startswith("broken.toml: kind: ")
+
+
+# --- bad files: one ScenarioError naming the file and the field, never a traceback ---------------
+
+GOOD = """
+name = "mine"
+description = "a test"
+users = [1]
+duration = "1s"
+repeat = 1
+[parameters]
+ms = 10
+[[endpoints]]
+label = "a"
+variant = "async"
+path = "/async/sleep?ms={ms}"
+model = { concurrency = "users", service_ms = "{ms}" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("repeat = 1", 'repeat = "abc"', "repeat: expected int, got 'abc'"),
+        ("?ms={ms}", "?ms={ms", "placeholder of 'a' is malformed"),
+        ('service_ms = "{ms}"', 'service_ms = "1 +"', "model.service_ms: not an arithmetic"),
+        ('service_ms = "{ms}"', 'service_ms = "{ms} / 0"', "model.service_ms: division by zero"),
+        ('service_ms = "{ms}"', 'service_ms = "__import__(1)"', "unsupported expression"),
+        ('"/async/sleep', '"//evil.example/x', "must start with a single /"),
+    ],
+)
+def test_a_bad_field_is_one_error_naming_it(tmp_path: Path, old: str, new: str, words: str) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD.replace(old, new))
+    with pytest.raises(ScenarioError, match="mine.toml") as raised:
+        load_file(path)
+    assert words in str(raised.value)
+
+
+def test_a_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(GOOD.replace('"a test"', '"caf\xe9"').encode("latin-1"))
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        load_file(path)
+
+
+def test_the_good_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    assert isinstance(load_file(path), Scenario)
+
+
+# a value of any TOML type, for any field a scenario file may hold
+VALUES = st.one_of(
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.text(alphabet="abc{}/?=:%ms0123456789 -_*()", max_size=20),
+    st.lists(st.integers(-3, 6000), max_size=4),
+    st.lists(st.text(alphabet="ab/{}", max_size=5), max_size=3),
+)
+FIELDS = ["name", "description", "users", "duration", "warmup", "repeat", "tags", "services"]
+ENDPOINT_FIELDS = ["label", "variant", "path", "note", "model"]
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # the alphabet has no quote or backslash to escape
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    lines = []
+    for field in draw(st.lists(st.sampled_from(FIELDS), unique=True)):
+        lines.append(f"{field} = {_toml(draw(VALUES))}")
+    if draw(st.booleans()):
+        lines += ["[parameters]", f"ms = {_toml(draw(VALUES))}"]
+    for _ in range(draw(st.integers(0, 2))):
+        lines.append("[[endpoints]]")
+        for field in draw(st.lists(st.sampled_from(ENDPOINT_FIELDS), unique=True)):
+            if field == "model":
+                inner = draw(st.sampled_from(["concurrency", "service_ms", "limits", "calls"]))
+                lines.append(f"model = {{ {inner} = {_toml(draw(VALUES))} }}")
+            else:
+                lines.append(f"{field} = {_toml(draw(VALUES))}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(documents())
+def test_no_scenario_document_gives_a_traceback(tmp_path: Path, document: str) -> None:
+    path = tmp_path / "fuzz.toml"
+    path.write_text(document)
+    try:
+        item = load_file(path)
+    except ScenarioError:
+        return
+    assert isinstance(item, Scenario)
+    item.rendered_endpoints()
