@@ -108,8 +108,8 @@ def run_command(
         int | None, typer.Option(min=1, max=100, help="repeats of every measurement")
     ] = None,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="folder that receives the run folder")
-    ] = Path("reports"),
+        str, typer.Option("--out", metavar="DIR", help="folder that receives the run folder")
+    ] = "reports",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="app port on 127.0.0.1 (0: a free one)")
     ] = 0,

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from harness.errors import BenchError
 from harness.measure.processes import (
     HOST,
     Children,
@@ -91,3 +94,20 @@ def start_app(
     info = wait_ready(child, f"{app.url}/_bench/info", ready_timeout_s, "the app")
     children.watch(child)  # from now on, the app exiting stops the run
     return app, info
+
+
+def check_endpoints(app: App, paths: Sequence[str], timeout_s: float) -> None:
+    """Request every endpoint once before any load: a 404, a 422 (a bad parameter) or a 5xx
+    stops the run with one line, instead of a measurement at 100 % errors."""
+    with httpx.Client(timeout=timeout_s) as client:
+        for path in paths:
+            try:
+                response = client.get(f"{app.url}{path}")
+            except httpx.HTTPError as exc:
+                raise BenchError(f"{path} did not answer before the load: {exc}") from None
+            if not response.is_success:
+                detail = " ".join(response.text.split())[:200]
+                raise BenchError(
+                    f"{path} answered {response.status_code} {response.reason_phrase} "
+                    f"({detail}): fix the scenario's path or parameters before measuring"
+                )

@@ -7,6 +7,7 @@ any folder is made. The runner then trusts what it is given.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from scenarios.model import ScenarioError, parse_duration, parse_users
 from target_app.settings import Settings
 
 MAX_UPSTREAM_LATENCY_S = 10.0
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.1, 600.0
 # Scenario fields that a command-line option overrides: a bad value names the option.
 _OVERRIDDEN = {"users": "--users", "duration": "--duration", "warmup": "--warmup"}
 
@@ -43,7 +45,7 @@ class RunRequest:
     duration: str | None = None
     warmup: str | None = None
     repeat: int | None = None
-    out: Path = Path("reports")
+    out: Path | str = "reports"
     port: int = 0
     threadpool_tokens: int | None = None
     params: Sequence[str] = ()
@@ -73,10 +75,10 @@ def prepare(request: RunRequest) -> Prepared:
             raise OptionError("--upstream-latency", f"must be at most {MAX_UPSTREAM_LATENCY_S:g}s")
         parameters["latency_ms"] = round(latency_s * 1000)
     options = RunOptions(
-        out=request.out,
+        out=_out_dir(request.out),
         port=request.port,
         client=_one_of("--client", request.client, tuple(CLIENTS)),
-        request_timeout_s=_seconds("--timeout", request.timeout) or 30.0,
+        request_timeout_s=_timeout(request.timeout),
         settings=_app_settings(request),
         services=ServiceOptions(
             database=_one_of("--database", request.database, DATABASES),
@@ -97,6 +99,7 @@ def _scenarios(
     duration_s = _seconds("--duration", request.duration) if request.duration else None
     warmup_s = _seconds("--warmup", request.warmup) if request.warmup else None
     item, scenarios = resolve(request.scenario)
+    _check_params_used(parse_params(request.params, "--param"), scenarios)
     try:
         scenarios = [
             s.with_overrides(users, duration_s, warmup_s, request.repeat, parameters)
@@ -157,6 +160,43 @@ def _app_settings(request: RunRequest) -> dict[str, Any]:
     if request.threadpool_tokens is not None:
         parsed["threadpool_tokens"] = request.threadpool_tokens
     return parsed
+
+
+def _check_params_used(given: dict[str, Any], scenarios: list[Scenario]) -> None:
+    """A --param no scenario declares would be silently ignored: say so, with the known ones."""
+    known = {key for s in scenarios for key in s.parameters}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        names = ", ".join(sorted(known)) or "none"
+        raise OptionError(
+            "--param", f"{', '.join(unknown)} is not a parameter here; known: {names}"
+        )
+
+
+def _timeout(value: str) -> float:
+    seconds = _seconds("--timeout", value)
+    if not MIN_TIMEOUT_S <= seconds <= MAX_TIMEOUT_S:
+        raise OptionError(
+            "--timeout", f"must be {MIN_TIMEOUT_S * 1000:g}ms..{MAX_TIMEOUT_S:g}s, got {value!r}"
+        )
+    return seconds
+
+
+def _out_dir(given: Path | str) -> Path:
+    """The folder that receives run folders: a folder we can write (made later if missing)."""
+    if not str(given).strip():
+        raise OptionError("--out", "must name a folder, got ''")
+    out = probe = Path(given)
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == out else f"is under a file ({probe})"
+        raise OptionError("--out", f"{out} {what}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OptionError("--out", f"{probe} is not writable")
+    return out
 
 
 def _users(value: str | None) -> tuple[int, ...] | None:

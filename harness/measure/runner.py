@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from harness.errors import BenchError, Interrupted
 from harness.measure import metadata, services
-from harness.measure.app import App, start_app
+from harness.measure.app import App, check_endpoints, start_app
 from harness.measure.loadgen import Files, Job, LoadGenerator, Outcome
 from harness.measure.metrics import MetricsPoller, wait_idle
 from harness.measure.pinning import Pinning
@@ -200,6 +200,9 @@ def _start_scenario(
         log_path=where.log(f"{scenario.name}-app.log"),
         cpus=ctx.pinning.app,
         port=ctx.options.port,
+    )
+    check_endpoints(
+        app, [e.path for e in scenario.rendered_endpoints()], ctx.options.request_timeout_s
     )
     record = scenario.to_dict()
     record["app"] = info

@@ -226,3 +226,23 @@ def test_a_killed_harness_leaves_no_postgres_and_its_folder_is_reaped(tmp_path: 
     done = orphans.reap()
     assert not folder.exists()
     assert any(str(folder) in line for line in done)
+
+
+@pytest.mark.parametrize(
+    ("edit", "extra", "words"),
+    [
+        (("/async/sleep?ms=10", "/nosuch"), (), "/nosuch answered 404 Not Found"),
+        (("?ms=10", "?ms={ms}"), ("--param", "ms=abc"), "?ms=abc answered 422"),
+    ],
+)
+def test_an_endpoint_that_fails_stops_the_run_before_any_load(
+    tmp_path: Path, edit: tuple[str, str], extra: tuple[str, ...], words: str
+) -> None:
+    scenario = SLEEP.replace(*edit).replace('warmup = "0s"', 'warmup = "0s"\n[parameters]\nms = 10')
+    bench = _start(tmp_path, scenario, *extra)
+    _, stderr = bench.communicate(timeout=120)
+    assert bench.returncode == 2, stderr[-2000:]
+    assert words in stderr.strip().splitlines()[-1]
+    run_dir = _run_dir(tmp_path)
+    assert not list((run_dir / "samples").iterdir()), "no load was sent"
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "failed"

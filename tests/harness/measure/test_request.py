@@ -61,6 +61,10 @@ def test_a_baseline_run_needs_no_calibration() -> None:
         ({"params": ("1x=2",)}, "--param", "KEY=VALUE"),
         ({"settings": ("nope=1",)}, "--setting", "unknown nope"),
         ({"settings": ("db_pool_size=0",)}, "--setting", "greater"),
+        ({"params": ("nosuch=5",)}, "--param", "nosuch is not a parameter here; known: ms"),
+        ({"timeout": "0s"}, "--timeout", "must be 100ms..600s"),
+        ({"timeout": "50ms"}, "--timeout", "must be 100ms..600s"),
+        ({"out": ""}, "--out", "must name a folder"),
     ],
 )
 def test_a_bad_option_is_one_error_naming_it(changes: dict, option: str, words: str) -> None:  # type: ignore[type-arg]
@@ -69,3 +73,15 @@ def test_a_bad_option_is_one_error_naming_it(changes: dict, option: str, words: 
     message = str(raised.value)
     assert message.startswith(f"Invalid value for {option}: ") and words in message
     assert message.endswith("(see: bench run --help)") and "\n" not in message
+
+
+def test_out_must_be_a_folder_we_can_write(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for out, words in ((a_file, "is a file"), (a_file / "sub", "is under a file")):
+        with pytest.raises(OptionError, match=words):
+            prepare(RunRequest("sleep", out=out))
+    assert prepare(RunRequest("sleep", out=tmp_path / "new" / "deeper")).options.out == (
+        tmp_path / "new" / "deeper"
+    )
+    assert not (tmp_path / "new").exists(), "checking makes no folder"
