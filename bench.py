@@ -235,6 +235,8 @@ def compare_command(
         diff, out_dir or b.parent / f"compare-{a.name}-vs-{b.name}"
     )
     out.print(terminal.diff_table(diff))
+    for note in diff.notes:
+        out.print(f"note: {note}", soft_wrap=True)
     out.print(f"markdown: {md_path}", soft_wrap=True)
     out.print(f"html: {html_path}", soft_wrap=True)
 

@@ -57,6 +57,16 @@ class RunDiff:
     b: Path
     rows: list[Row]
     machine_differences: list[str]
+    notes: tuple[str, ...] = ()  # a run that did not complete: its figures may be partial
+
+
+def status_notes(a: results.Run, b: results.Run) -> tuple[str, ...]:
+    notes = []
+    for name, run in (("A", a), ("B", b)):
+        if run.status != "complete":
+            why = f": {run.note}" if run.note else ""
+            notes.append(f"{name} ({run.run_id}) is {run.status}{why}")
+    return tuple(notes)
 
 
 def diff_runs(dir_a: Path, dir_b: Path, force: bool = False) -> RunDiff:
@@ -89,4 +99,4 @@ def diff_runs(dir_a: Path, dir_b: Path, force: bool = False) -> RunDiff:
             f"{dir_a.name} and {dir_b.name} have no measurement in common "
             "(same scenario, endpoint and users level)"
         )
-    return RunDiff(dir_a, dir_b, rows, diffs)
+    return RunDiff(dir_a, dir_b, rows, diffs, status_notes(run_a, run_b))

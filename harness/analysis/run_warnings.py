@@ -44,4 +44,19 @@ def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[s
     failed = summary[summary["status"] != "ok"] if len(summary) else summary
     for row in failed.itertuples():
         out.append(f"{row.scenario} / {row.endpoint} @ {row.users} users: measurement failed")
+    out += _unreadable(summary)
+    return out
+
+
+def _unreadable(summary: pd.DataFrame) -> list[str]:
+    """Samples files that could not be read whole: named, with what was left out."""
+    out = []
+    for row in summary.itertuples() if "bad_rows" in summary else ():
+        if row.empty_file:
+            out.append(f"{row.samples_file} is empty: this measurement has no sample to report")
+        elif row.bad_rows:
+            out.append(
+                f"{row.samples_file}: {row.bad_rows} row(s) that are not samples were "
+                "skipped (a garbled or truncated file)"
+            )
     return out

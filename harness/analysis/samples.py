@@ -39,17 +39,50 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=64)
 def _read_samples(path: str, stamp: int) -> pd.DataFrame:
-    """One parse per samples file and version (a report reads each file several times)."""
+    """One parse per samples file and version (a report reads each file several times).
+
+    Rows that are not samples (garbage, a last row cut short by a crash) are dropped and
+    counted in ``frame.attrs["bad_rows"]``; an empty file is a measurement with no sample."""
     try:
-        frame = pd.read_csv(path, dtype={"error": "string"}, keep_default_na=False, engine="c")
+        frame = pd.read_csv(
+            path,
+            dtype={"error": "string"},
+            keep_default_na=False,
+            engine="c",
+            on_bad_lines="skip",
+        )
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=list(SAMPLE_COLUMNS))
+        frame.attrs["bad_rows"] = 0
+        frame.attrs["empty_file"] = True
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path}: unreadable samples ({exc})") from None
     missing = REQUIRED - set(frame.columns)
     if missing:
         raise BenchError(f"{path}: samples lack column(s) {', '.join(sorted(missing))}")
-    frame["error"] = frame["error"].fillna("").astype(str)
-    frame["end"] = frame["start"] + frame["elapsed_ms"] / 1000.0
-    return frame
+    return _clean(frame, _data_lines(path))
+
+
+def _data_lines(path: str) -> int:
+    """Rows below the header (a last row without its newline counts too)."""
+    newlines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            newlines, last = newlines + chunk.count(b"\n"), chunk[-1:]
+    return max(0, newlines + (last != b"\n") - 1)
+
+
+def _clean(frame: pd.DataFrame, lines: int) -> pd.DataFrame:
+    """Numbers where numbers belong; a row without a start, a response time and a status is
+    not a sample (garbage, or a last row cut short)."""
+    for column in ("start", "elapsed_ms", "status"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    kept = frame.dropna(subset=["start", "elapsed_ms", "status"]).copy()
+    kept["status"] = kept["status"].astype(int)
+    kept["error"] = kept["error"].fillna("").astype(str)
+    kept["end"] = kept["start"] + kept["elapsed_ms"] / 1000.0
+    kept.attrs = {**frame.attrs, "bad_rows": lines - len(kept)}
+    return kept
 
 
 def _empty_samples() -> pd.DataFrame:

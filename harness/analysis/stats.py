@@ -128,6 +128,8 @@ class Comparison:
                 f"({r.estimate:.2f}×, p={self.p_value:.2g})"
             )
         than = f" than {self.b}" if name_b else ""
+        if r.estimate == 0:
+            return f"{self.a} served no successful request{than.replace(' than', ', unlike')}"
         if r.estimate >= 1:
             return f"{self.a} is {r.estimate:.2f}× faster{than} (±{r.half_width:.2f})"
         inverse = 1 / r.estimate

@@ -50,6 +50,9 @@ def summarize_measurement(run_dir: Path, measurement: Measurement) -> dict[str, 
         "loadgen_saturated": measurement.loadgen_cpu_share > SATURATED_SHARE
         or measurement.loadgen_cpu_warning,
         "top_error": errors["error"].mode().iloc[0] if len(errors) else "",
+        "bad_rows": int(frame.attrs.get("bad_rows", 0)),
+        "empty_file": bool(frame.attrs.get("empty_file", False)),
+        "samples_file": measurement.samples,
     }
     for p in PERCENTILES:
         row[f"p{p}_ms"] = float(np.percentile(ok["elapsed_ms"], p)) if len(ok) else np.nan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.analysis.run_diff import RunDiff
+from harness.errors import BenchError
 from harness.files import write_atomic
 from harness.report.templating import environment
 
@@ -21,6 +22,7 @@ def markdown(diff: RunDiff) -> str:
     ]
     if diffs:
         lines += [f"**Compared across machines (--force):** {'; '.join(diffs)}", ""]
+    lines += [f"**Note:** {note} — its figures may be partial.\n" for note in diff.notes]
     lines += [
         "| scenario | endpoint | users | A RPS | B RPS | B / A | verdict |",
         "|---|---|---:|---:|---:|---:|---|",
@@ -37,13 +39,25 @@ def html(diff: RunDiff) -> str:
     return (
         environment()
         .get_template("compare.html.j2")
-        .render(a=diff.a.name, b=diff.b.name, rows=diff.rows, diffs=diff.machine_differences)
+        .render(
+            a=diff.a.name,
+            b=diff.b.name,
+            rows=diff.rows,
+            diffs=diff.machine_differences,
+            notes=diff.notes,
+        )
     )
 
 
 def write(diff: RunDiff, out: Path) -> tuple[Path, Path]:
-    """``compare.md`` and ``compare.html`` in ``out`` (created), written atomically."""
-    out.mkdir(parents=True, exist_ok=True)
-    md_path = write_atomic(out / "compare.md", markdown(diff))
-    html_path = write_atomic(out / "compare.html", html(diff))
+    """``compare.md`` and ``compare.html`` in ``out`` (created), written atomically; the pages
+    are rendered first, so a failure leaves no empty folder."""
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"--out: {out} is a file, not a folder")
+    pages = {"compare.md": markdown(diff), "compare.html": html(diff)}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BenchError(f"--out: cannot make {out} ({exc.strerror or exc})") from None
+    md_path, html_path = (write_atomic(out / name, text) for name, text in pages.items())
     return md_path, html_path

@@ -72,3 +72,26 @@ def test_runs_without_common_measurements_are_an_error(tmp_path: Path) -> None:
     (other / "results.json").write_text(json.dumps(doc))
     with pytest.raises(BenchError, match="no measurement in common"):
         diff_runs(A, other)
+
+
+def test_zero_rps_an_incomplete_run_and_an_out_file(tmp_path: Path) -> None:
+    """A measurement with no success, a run that did not complete, --out at a file: no
+    traceback, no empty folder, and the note says the figures may be partial."""
+    b = tmp_path / "b"
+    shutil.copytree(A, b)
+    for path in (b / "samples").glob("pitfalls--pitfall-sleep--*.csv"):
+        head, *rows = path.read_text().splitlines()
+        path.write_text("\n".join([head, *(r.rsplit(",", 3)[0] + ",500,0,HTTP 500" for r in rows)]))
+    doc = json.loads((b / "results.json").read_text())
+    doc.update(status="incomplete", note="interrupted (Ctrl-C)")
+    (b / "results.json").write_text(json.dumps(doc))
+    found = diff_runs(A, b)
+    zero = next(r for r in found.rows if r.endpoint == "pitfall sleep")
+    assert zero.verdict == "B served no successful request"
+    assert found.notes == ("B (20231114-221320-small) is incomplete: interrupted (Ctrl-C)",)
+    md_path, _ = diff_pages.write(found, tmp_path / "pages")
+    assert "**Note:** B (20231114-221320-small) is incomplete" in md_path.read_text()
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(BenchError, match="is a file"):
+        diff_pages.write(found, a_file)

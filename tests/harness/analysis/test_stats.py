@@ -58,3 +58,9 @@ def test_ratio_ci_of_empty_or_zero_is_nan() -> None:
     assert math.isnan(stats.ratio_ci([], [1.0]).estimate)
     assert math.isnan(stats.ratio_ci([1.0], [0.0, 0.0]).estimate)
     assert "not comparable" in stats.compare_bins("a", np.array([]), "b", [1.0, 2.0]).verdict()
+
+
+def test_a_side_that_served_nothing_is_said_plainly() -> None:
+    result = stats.compare_bins("B", [0.0] * 10, "A", [10.0, 11.0, 9.0, 10.5, 9.5] * 2)
+    assert result.verdict(name_b=False) == "B served no successful request"
+    assert result.verdict() == "B served no successful request, unlike A"

@@ -34,7 +34,7 @@ import pandas as pd
 import pytest
 
 from harness import results
-from harness.analysis import samples, tables
+from harness.analysis import run_warnings, samples, tables
 from harness.errors import BenchError
 from harness.results import Measurement, Run
 
@@ -284,3 +284,27 @@ def test_samples_without_a_required_column_are_refused(tmp_path: Path, run: Run)
     frame.to_csv(path, index=False)
     with pytest.raises(BenchError, match="elapsed_ms"):
         tables.summarize(tmp_path / "run", run)
+
+
+def test_garbled_and_empty_samples_are_reported_not_fatal(tmp_path: Path, run: Run) -> None:
+    """Garbage rows and a last row cut short are skipped and counted; an empty file is a
+    measurement without samples; both are named in the warnings."""
+    shutil.copytree(FIXTURE, tmp_path / "run")
+    m = measurement(run, GOLDEN)
+    path = tmp_path / "run" / m.samples
+    with path.open("a") as handle:
+        handle.write("garbage,row\n1700000001.5,10")
+    other = next(x for x in run.measurements if x.id != GOLDEN)
+    (tmp_path / "run" / other.samples).write_text("")
+    summary = tables.summarize(tmp_path / "run", run).set_index("id")
+    assert summary.loc[GOLDEN, "bad_rows"] == 2
+    assert (
+        summary.loc[GOLDEN, "requests"]
+        == tables.summarize(FIXTURE, run).set_index("id").loc[GOLDEN, "requests"]
+    )
+    assert summary.loc[other.id, "empty_file"] and summary.loc[other.id, "requests"] == 0
+    warnings = run_warnings.warnings_for(
+        run, tables.aggregate(summary.reset_index()), summary.reset_index()
+    )
+    assert any(f"{m.samples}: 2 row(s) that are not samples were skipped" in w for w in warnings)
+    assert any(f"{other.samples} is empty" in w for w in warnings)
