@@ -152,6 +152,10 @@ def run_command(
         str, typer.Option(metavar="DURATION", help="per-request timeout of the load generator")
     ] = "30s",
     report: Annotated[bool, typer.Option(help="build the HTML report when the run ends")] = True,
+    allow_concurrent: Annotated[
+        bool,
+        typer.Option(help="start even if another run is measuring here (both reports flagged)"),
+    ] = False,
     calibrate: Annotated[
         bool,
         typer.Option(
@@ -185,6 +189,7 @@ def run_command(
         timeout=timeout,
         calibrate=calibrate,
         command=("bench", *sys.argv[1:]),
+        allow_concurrent=allow_concurrent,
     )
     prepared = prepare(request)
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)

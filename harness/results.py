@@ -33,6 +33,8 @@ from target_app.secrets import mask_secrets
 SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)
 RESULTS_FILE = "results.json"
+# written into a run's folder by another run that measured beside it (--allow-concurrent)
+CONCURRENT_FILE = "concurrent-runs.json"
 STATUSES = ("running", "complete", "incomplete", "failed")
 # An endpoint's capacity model, as its scenario record holds it (see ``analysis/capacity.py``).
 MODEL_FIELDS = ("concurrency", "service_ms", "calls", "max_rps", "limits")
@@ -277,6 +279,16 @@ def load_metrics(run_dir: Path, measurement: Measurement) -> list[ServerSample]:
         AttributeError,
     ) as exc:
         raise BenchError(f"{path}: unreadable server metrics ({exc})") from None
+
+
+def concurrent_runs(run_dir: Path, run: Run) -> list[dict[str, Any]]:
+    """Other runs that measured on this machine at the same time as ``run`` (both ways)."""
+    found = list(run.metadata.get("concurrent_with", []))
+    try:
+        found += json.loads((run_dir / CONCURRENT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    return [f for f in found if isinstance(f, dict)]
 
 
 def point_latest(out: Path, run_dir: Path) -> None:

@@ -87,4 +87,5 @@ def interpret(found: Analysis) -> Analysis:
         found.biggest = headlines.biggest(found.comparisons)
     found.claims = claims.check(run, table, bins)
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
+    found.warnings += run_warnings.concurrency(found.run_dir, run)
     return found

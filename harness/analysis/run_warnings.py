@@ -6,9 +6,11 @@ measurement: every one is shown beside the figures it concerns, never hidden.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from harness.results import Run
+from harness.results import Run, concurrent_runs
 
 CV_LIMIT = 0.10
 MIN_REQUESTS = 100
@@ -60,3 +62,13 @@ def _unreadable(summary: pd.DataFrame) -> list[str]:
                 "skipped (a garbled or truncated file)"
             )
     return out
+
+
+def concurrency(run_dir: Path, run: Run) -> list[str]:
+    """A run measured beside another (--allow-concurrent) is disturbed: say so, naming it."""
+    return [
+        f"another bench run measured on this machine at the same time (PID "
+        f"{other.get('pid', '?')}, {other.get('run_dir', '?')}): both shared the pinned cores, "
+        "so both runs' figures are disturbed — run one at a time to quote them"
+        for other in concurrent_runs(run_dir, run)
+    ]

@@ -57,6 +57,7 @@ class RunRequest:
     timeout: str = "30s"
     calibrate: bool = True
     command: tuple[str, ...] = field(default=())
+    allow_concurrent: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def prepare(request: RunRequest) -> Prepared:
             database_url=_database_url(request.database_url),
         ),
         command=request.command,
+        allow_concurrent=request.allow_concurrent,
     )
     item, scenarios = _scenarios(request, parameters)
     if request.calibrate and not any(s.name == "baseline" for s in scenarios):

@@ -19,6 +19,7 @@ from harness.errors import BenchError, Interrupted
 from harness.measure import metadata, services
 from harness.measure.app import App, check_endpoints, start_app
 from harness.measure.loadgen import Files, Job, LoadGenerator, Outcome
+from harness.measure.lock import machine_lock
 from harness.measure.metrics import MetricsPoller, wait_idle
 from harness.measure.pinning import Pinning
 from harness.measure.processes import Children, ensure_port_free
@@ -55,6 +56,7 @@ class RunOptions:
     settings: Mapping[str, Any] = field(default_factory=dict)
     services: services.ServiceOptions = field(default_factory=services.ServiceOptions)
     command: tuple[str, ...] = ()
+    allow_concurrent: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,23 @@ def run(
     services.preflight(scenarios, options.services)
     if options.port:
         ensure_port_free(options.port)
-    run_dir = new_run_dir(options.out, label)
+    with machine_lock(options.allow_concurrent) as holding:
+        run_dir = new_run_dir(options.out, label)
+        holding.mark(run_dir)
+        return _run_in(run_dir, scenarios, options, progress, holding.other)
+
+
+def _run_in(
+    run_dir: Path,
+    scenarios: list[Scenario],
+    options: RunOptions,
+    progress: Progress | None,
+    beside: dict[str, Any] | None,
+) -> tuple[Path, Run]:
     for sub in ("samples", "metrics", "logs"):
         (run_dir / sub).mkdir()
     ctx = _Context(run_dir, options, Pinning.plan(), progress or QuietProgress())
-    result = _begin(ctx, scenarios)
+    result = _begin(ctx, scenarios, beside)
     try:
         _run_all(ctx, scenarios)
     except KeyboardInterrupt as stop:
@@ -148,8 +162,10 @@ def run(
     return run_dir, result
 
 
-def _begin(ctx: _Context, scenarios: list[Scenario]) -> Run:
+def _begin(ctx: _Context, scenarios: list[Scenario], beside: dict[str, Any] | None) -> Run:
     meta = metadata.collect(ctx.pinning.to_dict())
+    if beside is not None:  # --allow-concurrent: the report flags it
+        meta["concurrent_with"] = [beside]
     meta["loadgen_client"] = ctx.options.client
     meta["request_timeout_s"] = ctx.options.request_timeout_s
     result = Run(
