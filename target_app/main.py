@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from target_app.instrumentation import (
     ProcessTimeMiddleware,
@@ -25,6 +26,7 @@ from target_app.routes import FAMILIES
 from target_app.settings import Settings
 
 VERSIONED_PACKAGES = ("fastapi", "starlette", "uvicorn", "anyio", "pydantic")
+DOCS_STATIC = "/_bench/docs-static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,10 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the installed fastapi-offline package, not a CDN:
+    # /docs works on a machine without internet.
+    app = FastAPIOffline(
         title="sync vs async bench target",
         description="Paired `def` / `async def` endpoints per workload family.",
         lifespan=lifespan,
+        static_url=DOCS_STATIC,
     )
     app.state.settings = settings
     app.state.signals = signals

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -246,3 +249,51 @@ def test_an_endpoint_that_fails_stops_the_run_before_any_load(
     run_dir = _run_dir(tmp_path)
     assert not list((run_dir / "samples").iterdir()), "no load was sent"
     assert json.loads((run_dir / "results.json").read_text())["status"] == "failed"
+
+
+def test_swagger_ui_renders_without_internet(tmp_path: Path) -> None:
+    """`bench serve` promises Swagger UI at /docs: its assets come from the installed package,
+    so headless Chromium, with every host but 127.0.0.1 unresolvable, shows the endpoints."""
+    browser = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
+    )
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    serve = subprocess.Popen(
+        [*BENCH, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        dom = subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--virtual-time-budget=8000",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--dump-dom",
+                f"http://127.0.0.1:{port}/docs",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        ).stdout
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
+    assert "/_bench/docs-static/swagger-ui-bundle.js" in dom
+    assert "opblock" in dom and "/sync/hello" in dom, "Swagger UI did not render the endpoints"
