@@ -1,14 +1,20 @@
 """Raw samples of a measurement, read once: the window, time series and throughput bins.
 
 A sample belongs to a measurement's window when the request *completed* inside
-``[window_start, window_end]``. Each samples file is parsed once per report (cached by path and
-modification time), whatever number of tables and charts read it.
+``[window_start, window_end]``. Each samples file is parsed once per report: ``digest`` reads it
+and computes, in one pass, everything the report takes from it — the window's counts and
+latency percentiles, its throughput bins, its time series — then lets the parsed rows go. Only
+those small results are cached (by path, modification time and window), so a run of millions
+of samples holds one file's rows at a time, whatever number of tables and charts ask.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,18 +24,75 @@ from harness.results import Measurement, Run
 from locustfiles.protocol import SAMPLE_COLUMNS
 
 REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes"}
+PERCENTILES = (50, 90, 99)
+SERIES_BIN_S = 1.0  # the time series' bins (the timeline charts)
+SERIES_COLUMNS = ["t", "rps", "errors_per_s", "p50_ms", "p99_ms"]
+# What a samples file holds when it is whole: parsed with these types and no missing-value
+# detection (the error column is mostly empty strings, which stay empty strings).
+DTYPES = {
+    "start": "float64",
+    "elapsed_ms": "float64",
+    "status": "int64",
+    "bytes": "int64",
+    "error": "str",
+}
+TIMEOUT = "timed out|Timeout"
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """The measured window of one samples file: counts, and latency over successes."""
+
+    requests: int
+    ok: int
+    errors: int
+    timeouts: int
+    mean_ms: float
+    max_ms: float
+    percentiles: dict[int, float]
+    top_error: str
+    bad_rows: int
+    empty_file: bool
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything a report takes from one samples file for one window (see ``digest``)."""
+
+    stats: WindowStats
+    bins: np.ndarray  # ``bin_rps`` at the window's own bin width
+    series: pd.DataFrame  # ``timeseries`` in 1 s bins
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The columns of a samples frame the numbers are made of, as arrays."""
+
+    end: np.ndarray
+    elapsed: np.ndarray
+    error: np.ndarray
+    good: np.ndarray  # no error
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Rows:
+        error = frame["error"].to_numpy(dtype=object)
+        return cls(
+            frame["end"].to_numpy(dtype=float),
+            frame["elapsed_ms"].to_numpy(dtype=float),
+            error,
+            np.asarray(error == "", dtype=bool),
+        )
 
 
 def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
-    """All raw samples of a measurement (warm-up included) with ``end`` and ``in_window``."""
+    """All raw samples of a measurement (warm-up included) with ``end`` and ``in_window``.
+
+    Parses the file on every call: the report itself reads samples through ``digest``."""
     if not measurement.samples:
         return _empty_samples()
     path = run_dir / measurement.samples
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError as exc:
-        raise BenchError(f"{path}: unreadable samples ({exc.strerror or exc})") from None
-    frame = _read_samples(str(path), stamp).copy()
+    _stamp(path)
+    frame = _read_samples(str(path))
     frame["in_window"] = (frame["end"] >= measurement.window_start) & (
         frame["end"] <= measurement.window_end
     )
@@ -37,12 +100,66 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
     return frame
 
 
-@functools.lru_cache(maxsize=64)
-def _read_samples(path: str, stamp: int) -> pd.DataFrame:
-    """One parse per samples file and version (a report reads each file several times).
+def digest(run_dir: Path, measurement: Measurement) -> Digest:
+    """The measurement's window statistics, throughput bins and time series, from one parse of
+    its samples file (cached by path, modification time and window)."""
+    if not measurement.samples:
+        frame = _empty_samples()
+        return _digest_of(frame, measurement.window_start, measurement.window_end)
+    path = run_dir / measurement.samples
+    return _digest(str(path), _stamp(path), measurement.window_start, measurement.window_end)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(path: str, stamp: int, window_start: float, window_end: float) -> Digest:
+    """One parse of a samples file (of this version) for one window; the rows are dropped."""
+    return _digest_of(_read_samples(path), window_start, window_end)
+
+
+def _digest_of(frame: pd.DataFrame, window_start: float, window_end: float) -> Digest:
+    rows = _Rows.of(frame)
+    return Digest(
+        stats=_window_stats(rows, frame.attrs, window_start, window_end),
+        bins=_bins(rows, window_start, window_end, bin_width(window_end - window_start)),
+        series=_series(rows, window_start, window_end, SERIES_BIN_S),
+    )
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError as exc:
+        raise BenchError(f"{path}: unreadable samples ({exc.strerror or exc})") from None
+
+
+def _read_samples(path: str) -> pd.DataFrame:
+    """The samples of a file, with ``end``.
 
     Rows that are not samples (garbage, a last row cut short by a crash) are dropped and
-    counted in ``frame.attrs["bad_rows"]``; an empty file is a measurement with no sample."""
+    counted in ``frame.attrs["bad_rows"]``; an empty file is a measurement with no sample.
+    A whole file is parsed with its columns' types; one that is not takes the careful way."""
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=DTYPES,
+            na_filter=False,
+            engine="c",
+            on_bad_lines="skip",
+        )
+    except ValueError:  # a field that is not a number, a row cut short, an empty file…
+        return _read_damaged(path)
+    except OSError as exc:
+        raise BenchError(f"{path}: unreadable samples ({exc})") from None
+    _check_columns(path, frame)
+    if frame["start"].isna().any() or frame["elapsed_ms"].isna().any():  # "nan" as a number
+        return _read_damaged(path)
+    frame["end"] = frame["start"] + frame["elapsed_ms"] / 1000.0
+    frame.attrs = {"bad_rows": _data_lines(path) - len(frame)}
+    return frame
+
+
+def _read_damaged(path: str) -> pd.DataFrame:
+    """The careful parse: every field read as text, numbers coerced, non-samples dropped."""
     try:
         frame = pd.read_csv(
             path,
@@ -57,10 +174,14 @@ def _read_samples(path: str, stamp: int) -> pd.DataFrame:
         frame.attrs["empty_file"] = True
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path}: unreadable samples ({exc})") from None
+    _check_columns(path, frame)
+    return _clean(frame, _data_lines(path))
+
+
+def _check_columns(path: str, frame: pd.DataFrame) -> None:
     missing = REQUIRED - set(frame.columns)
     if missing:
         raise BenchError(f"{path}: samples lack column(s) {', '.join(sorted(missing))}")
-    return _clean(frame, _data_lines(path))
 
 
 def _data_lines(path: str) -> int:
@@ -102,26 +223,89 @@ def _empty_samples() -> pd.DataFrame:
     )
 
 
-def timeseries(run_dir: Path, measurement: Measurement, bin_s: float = 1.0) -> pd.DataFrame:
-    """Throughput and latency per ``bin_s`` from the first sample; ``t`` is relative to the
-    start of the measured window (negative during the warm-up)."""
-    frame = load_samples(run_dir, measurement)
-    if frame.empty:
-        return pd.DataFrame(columns=["t", "rps", "errors_per_s", "p50_ms", "p99_ms"])
-    origin = measurement.window_start
-    frame = frame[frame["end"] <= measurement.window_end]
-    frame = frame.assign(bin=np.floor((frame["end"] - origin) / bin_s) * bin_s)
-    grouped = frame.groupby("bin")
-    latency = frame[frame["ok"]].groupby("bin")["elapsed_ms"]  # successes only, as summarize
-    out = pd.DataFrame(
+def _window_stats(
+    rows: _Rows, attrs: Mapping[Any, Any], window_start: float, window_end: float
+) -> WindowStats:
+    """Requests that completed inside the window; latency over the successful ones."""
+    inside = (rows.end >= window_start) & (rows.end <= window_end)
+    ok_ms = pd.Series(rows.elapsed[inside & rows.good], dtype=float)
+    errors = pd.Series(rows.error[inside & ~rows.good], dtype=object)
+    found = len(ok_ms) > 0
+    return WindowStats(
+        requests=int(inside.sum()),
+        ok=len(ok_ms),
+        errors=len(errors),
+        timeouts=int(errors.str.contains(TIMEOUT, case=False).sum()) if len(errors) else 0,
+        mean_ms=float(ok_ms.mean()) if found else np.nan,
+        max_ms=float(ok_ms.max()) if found else np.nan,
+        percentiles={p: float(np.percentile(ok_ms, p)) if found else np.nan for p in PERCENTILES},
+        top_error=str(errors.mode().iloc[0]) if len(errors) else "",
+        bad_rows=int(attrs.get("bad_rows", 0)),
+        empty_file=bool(attrs.get("empty_file", False)),
+    )
+
+
+def _series(rows: _Rows, window_start: float, window_end: float, bin_s: float) -> pd.DataFrame:
+    """Successes, errors and success latency per ``bin_s`` up to the window's end."""
+    if not len(rows.end):
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    kept = rows.end <= window_end
+    t, code = np.unique(
+        np.floor((rows.end[kept] - window_start) / bin_s) * bin_s, return_inverse=True
+    )
+    good = rows.good[kept]
+    p50, p99 = _median_and_p99(code[good], rows.elapsed[kept][good], len(t))
+    return pd.DataFrame(
         {
-            "rps": grouped["ok"].sum() / bin_s,
-            "errors_per_s": (~frame["ok"]).groupby(frame["bin"]).sum() / bin_s,
-            "p50_ms": latency.median(),
-            "p99_ms": latency.quantile(0.99),
+            "t": t,
+            "rps": np.bincount(code[good], minlength=len(t)) / bin_s,
+            "errors_per_s": np.bincount(code[~good], minlength=len(t)) / bin_s,
+            "p50_ms": p50,
+            "p99_ms": p99,
         }
     )
-    return out.reset_index().rename(columns={"bin": "t"})
+
+
+def _median_and_p99(code: np.ndarray, values: np.ndarray, groups: int) -> tuple[Any, Any]:
+    """Median and 99th percentile of ``values`` in each group ``0 … groups-1`` (NaN if none),
+    computed as pandas' ``groupby(...).median()`` and ``.quantile(0.99)`` do — the middle
+    value or the mean of the two middle ones; linear interpolation between the two values
+    around rank ``0.99 (n - 1)`` — in one sort instead of a groupby per statistic."""
+    ordered = values[np.lexsort((values, code))]
+    count = np.bincount(code, minlength=groups)
+    has = count > 0
+    first, n = (np.cumsum(count) - count)[has], count[has]
+    upper, lower = ordered[first + n // 2], ordered[first + np.maximum(n // 2 - 1, 0)]
+    median, p99 = np.full(groups, np.nan), np.full(groups, np.nan)
+    median[has] = np.where(n % 2 == 1, upper, (upper + lower) / 2)
+    rank = 0.99 * (n - 1).astype(float)
+    below, frac = rank.astype(np.int64), rank % 1
+    low, high = ordered[first + below], ordered[first + np.minimum(below + 1, n - 1)]
+    p99[has] = np.where(frac == 0.0, low, low + (high - low) * frac)
+    return median, p99
+
+
+def _bins(rows: _Rows, window_start: float, window_end: float, bin_s: float) -> np.ndarray:
+    """Successful completions per second in each whole ``bin_s`` of the window."""
+    inside = (rows.end >= window_start) & (rows.end <= window_end) & rows.good
+    span = window_end - window_start
+    bins = int(span // bin_s)
+    if bins < 1:
+        return np.array([int(inside.sum()) / span if span > 0 else 0.0])
+    index = np.floor((rows.end[inside] - window_start) / bin_s).astype(int)
+    counts = np.bincount(index[(index >= 0) & (index < bins)], minlength=bins)
+    return counts.astype(float) / bin_s
+
+
+def timeseries(
+    run_dir: Path, measurement: Measurement, bin_s: float = SERIES_BIN_S
+) -> pd.DataFrame:
+    """Throughput and latency per ``bin_s`` from the first sample; ``t`` is relative to the
+    start of the measured window (negative during the warm-up)."""
+    if bin_s == SERIES_BIN_S:
+        return digest(run_dir, measurement).series.copy()
+    rows = _Rows.of(load_samples(run_dir, measurement))
+    return _series(rows, measurement.window_start, measurement.window_end, bin_s)
 
 
 def bin_width(duration_s: float) -> float:
@@ -132,19 +316,12 @@ def bin_width(duration_s: float) -> float:
 def bin_rps(run_dir: Path, measurement: Measurement, bin_s: float | None = None) -> np.ndarray:
     """Successful completions per second in each whole bin of the measured window: the batch
     means behind throughput confidence intervals and significance tests."""
-    if bin_s is None:
-        bin_s = bin_width(measurement.window_end - measurement.window_start)
+    start, end = measurement.window_start, measurement.window_end
     if measurement.status != "ok":
         return np.array([], dtype=float)
-    frame = load_samples(run_dir, measurement)
-    window = frame[frame["in_window"] & frame["ok"]]
-    span = measurement.window_end - measurement.window_start
-    bins = int(span // bin_s)
-    if bins < 1:
-        return np.array([len(window) / span if span > 0 else 0.0])
-    index = np.floor((window["end"].to_numpy() - measurement.window_start) / bin_s).astype(int)
-    counts = np.bincount(index[(index >= 0) & (index < bins)], minlength=bins)
-    return counts.astype(float) / bin_s
+    if bin_s is None or bin_s == bin_width(end - start):
+        return digest(run_dir, measurement).bins.copy()
+    return _bins(_Rows.of(load_samples(run_dir, measurement)), start, end, bin_s)
 
 
 def bins_by_group(run_dir: Path, run: Run) -> dict[tuple[str, str, int], np.ndarray]:

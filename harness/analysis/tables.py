@@ -1,7 +1,8 @@
 """Per-measurement summaries computed from raw samples (pandas), never from Locust's buckets.
 
 Throughput counts successful completions inside the window (errors are counted separately and
-shown, never dropped); percentiles are exact, over successful requests. The server's side of
+shown, never dropped); percentiles are exact, over successful requests. The numbers of a
+measurement's samples come from ``samples.digest`` (one parse of its file). The server's side of
 each measurement comes from its ``ServerSample`` series.
 """
 
@@ -14,19 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis.samples import load_samples
+from harness.analysis.samples import PERCENTILES, digest
 from harness.results import Measurement, Run, ServerSample, load_metrics
 
-PERCENTILES = (50, 90, 99)
 SATURATED_SHARE = 0.90
 KEYS = ["scenario", "endpoint", "variant", "users"]
 
 
 def summarize_measurement(run_dir: Path, measurement: Measurement) -> dict[str, Any]:
-    frame = load_samples(run_dir, measurement)
-    window = frame[frame["in_window"]]
-    ok = window[window["ok"]]
-    errors = window[~window["ok"]]
+    found = digest(run_dir, measurement).stats
     duration = measurement.window_end - measurement.window_start or measurement.duration_s
     row: dict[str, Any] = {
         "id": measurement.id,
@@ -37,25 +34,25 @@ def summarize_measurement(run_dir: Path, measurement: Measurement) -> dict[str, 
         "users": measurement.users,
         "repeat": measurement.repeat,
         "status": measurement.status,
-        "requests": len(window),
-        "ok": len(ok),
-        "errors": len(errors),
-        "timeouts": int(errors["error"].str.contains("timed out|Timeout", case=False).sum()),
-        "error_rate": len(errors) / len(window) if len(window) else 0.0,
-        "rps": len(ok) / duration if duration > 0 else 0.0,
+        "requests": found.requests,
+        "ok": found.ok,
+        "errors": found.errors,
+        "timeouts": found.timeouts,
+        "error_rate": found.errors / found.requests if found.requests else 0.0,
+        "rps": found.ok / duration if duration > 0 else 0.0,
         "duration_s": duration,
-        "mean_ms": float(ok["elapsed_ms"].mean()) if len(ok) else np.nan,
-        "max_ms": float(ok["elapsed_ms"].max()) if len(ok) else np.nan,
+        "mean_ms": found.mean_ms,
+        "max_ms": found.max_ms,
         "loadgen_cpu_share": measurement.loadgen_cpu_share,
         "loadgen_saturated": measurement.loadgen_cpu_share > SATURATED_SHARE
         or measurement.loadgen_cpu_warning,
-        "top_error": errors["error"].mode().iloc[0] if len(errors) else "",
-        "bad_rows": int(frame.attrs.get("bad_rows", 0)),
-        "empty_file": bool(frame.attrs.get("empty_file", False)),
+        "top_error": found.top_error,
+        "bad_rows": found.bad_rows,
+        "empty_file": found.empty_file,
         "samples_file": measurement.samples,
     }
     for p in PERCENTILES:
-        row[f"p{p}_ms"] = float(np.percentile(ok["elapsed_ms"], p)) if len(ok) else np.nan
+        row[f"p{p}_ms"] = found.percentiles[p]
     row.update(_server_signals(load_metrics(run_dir, measurement), measurement))
     return row
 

@@ -71,6 +71,9 @@ def uvicorn_argv(port: int) -> list[str]:
         "--log-level",
         options["log_level"],
         "--no-access-log",
+        # on SIGTERM (the harness died) close within seconds even if clients keep connections
+        "--timeout-graceful-shutdown",
+        "3",
     ]
 
 

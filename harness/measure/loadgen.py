@@ -128,8 +128,13 @@ class LoadGenerator:
 
     def start(self, children: Children) -> LoadGenerator:
         env = {**os.environ, **settings(self.job, self.files).to_env()}
-        self.process = children.spawn(
-            "locust", argv(self.job, self.host), log_path=self.files.log, cpus=self.cpus, env=env
+        self.process = children.spawn(  # nothing to clean up if the harness is gone: SIGKILL
+            "locust",
+            argv(self.job, self.host),
+            log_path=self.files.log,
+            cpus=self.cpus,
+            env=env,
+            death_signal="KILL",
         )
         return self
 

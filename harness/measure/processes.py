@@ -69,14 +69,14 @@ class ManagedProcess:
         log_path: Path,
         cpus: Sequence[int] = (),
         env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
+        death_signal: str = "TERM",
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.cpus = tuple(cpus)
         self.env = dict(env) if env is not None else None
-        self.cwd = cwd
+        self.death_signal = death_signal  # what the kernel sends it if the harness dies
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -85,7 +85,7 @@ class ManagedProcess:
         return self.proc.pid
 
     def start(self) -> ManagedProcess:
-        launch = [sys.executable, "-m", "harness.measure.launch"]
+        launch = [sys.executable, "-m", "harness.measure.launch", "--signal", self.death_signal]
         if self.cpus:
             launch += ["--cpus", ",".join(map(str, self.cpus))]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,6 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
-                cwd=self.cwd,
                 start_new_session=True,
             )
         return self
@@ -181,9 +180,13 @@ class Children:
         log_path: Path,
         cpus: Sequence[int] = (),
         env: Mapping[str, str] | None = None,
+        death_signal: str = "TERM",
     ) -> ManagedProcess:
         """Start a managed child (pinned, own session, dies with us) and own it."""
-        return self.add(ManagedProcess(name, argv, log_path=log_path, cpus=cpus, env=env).start())
+        child = ManagedProcess(
+            name, argv, log_path=log_path, cpus=cpus, env=env, death_signal=death_signal
+        )
+        return self.add(child.start())
 
     def watch(self, child: Watched) -> None:
         """The run depends on ``child``: ``check`` fails as soon as it has exited."""

@@ -76,7 +76,9 @@ def _start_upstream(scenario: Scenario, where: Where) -> str:
     port = free_port()
     argv = [sys.executable, "-m", "target_app.upstream", "--host", HOST, "--port", str(port)]
     log = where.log(f"{scenario.name}-upstream.log")
-    child = where.children.spawn("upstream", argv, log_path=log, cpus=where.pinning.upstream)
+    child = where.children.spawn(  # stateless, no children: SIGKILL if the harness is gone
+        "upstream", argv, log_path=log, cpus=where.pinning.upstream, death_signal="KILL"
+    )
     url = f"http://{HOST}:{port}"
     wait_ready(child, f"{url}/health", 30.0, "the upstream service")
     where.children.watch(child)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,15 @@ class Built:
 def build(run_dir: Path) -> Built:
     """Analyse the run once, draw its charts, write its pages; return them with the analysis.
 
-    The chart workers start first and draw as soon as the numbers are known, while this process
-    works out the words (comparisons and their statistics, claims, warnings)."""
-    with drawing.Drawer() as drawer:
-        analysis = tabulate(run_dir)
-        drawer.submit(drawing.jobs_for(analysis))
+    The numbers come first (each samples file read once); every chart's data is gathered from
+    them here, and the PNGs are drawn by forked processes — one per CPU, never more than there
+    are charts, none with one CPU or one chart — while this process works out the words
+    (comparisons and their statistics, claims, warnings). A pool's processes start with its
+    first chart, so one made after the numbers costs nothing more than one made before."""
+    analysis = tabulate(run_dir)
+    jobs = drawing.jobs_for(analysis)
+    with drawing.Drawer(min(len(jobs), len(os.sched_getaffinity(0)))) as drawer:
+        drawer.submit(jobs)
         interpret(analysis)
         drawn = drawer.files()
     return Built(page.render(analysis, drawn), markdown.write(analysis), analysis)

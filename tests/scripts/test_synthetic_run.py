@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pandas as pd
 
 from harness import results
 from harness.report.build import build
@@ -10,14 +13,42 @@ from scripts import synthetic_run
 
 
 def test_a_small_synthetic_run_loads_and_reports(tmp_path: Path) -> None:
-    run_dir = synthetic_run.build(tmp_path, "sleep", 6_000, seed=3)
+    run_dir = synthetic_run.build(tmp_path, "sleep", 5_000, seed=3)
     run = results.load(run_dir)
+    assert run.schema == results.SCHEMA == 2
     assert run.metadata["synthetic"] is True and "not a measurement" in run.note
     assert len(run.measurements) == 6  # sleep: 2 endpoints × 3 users levels
     assert all(r["description"].startswith("[synthetic]") for r in run.scenarios)
+    assert all(e["service_ms"] == "100" for e in run.scenarios[0]["endpoints"])  # the model
+    raw = json.loads((run_dir / "results.json").read_text())
+    assert all("model" not in m for m in raw["measurements"])
+    written = [pd.read_csv(run_dir / m.samples, keep_default_na=False) for m in run.measurements]
+    columns = ["start", "elapsed_ms", "status", "bytes", "error"]
+    assert all(list(frame.columns) == columns for frame in written)
+    assert 4_990 <= sum(map(len, written)) <= 5_010
+    for m in run.measurements:
+        assert (run_dir / m.samples.replace(".csv", ".meta.json")).is_file()
+        assert len(results.load_metrics(run_dir, m)) > 10
     built = build(run_dir)
-    assert built.index.is_file() and (run_dir / "rps-sleep.png").is_file()
+    assert built.index.is_file() and built.summary.is_file()
+    for chart in ("rps", "sweep", "latency", "timeline", "signals"):
+        assert (run_dir / f"{chart}-sleep.png").is_file(), chart
     assert built.analysis.table["requests"].sum() > 0
-    again = synthetic_run.build(tmp_path / "again", "sleep", 6_000, seed=3)
-    first = (run_dir / "samples" / f"{run.measurements[0].id}.csv").read_bytes()
-    assert (again / "samples" / f"{run.measurements[0].id}.csv").read_bytes() == first
+
+
+def test_it_behaves_like_the_capacity_model(tmp_path: Path) -> None:
+    """Async sleep keeps its response time as users grow; sync queues behind 40 threads."""
+    run_dir = synthetic_run.build(tmp_path, "sleep", 20_000, seed=1)
+    table = build(run_dir).analysis.table.set_index(["endpoint", "users"])
+    sync, asynchronous = table.loc[("sync sleep", 100)], table.loc[("async sleep", 100)]
+    assert asynchronous["rps"] > 2 * sync["rps"]
+    assert sync["p50_ms"] > 2 * asynchronous["p50_ms"]
+    assert 90 < table.loc[("sync sleep", 10), "p50_ms"] < 115  # 100 ms of sleep
+    assert 90 < asynchronous["p50_ms"] < 115
+
+
+def test_the_same_seed_writes_the_same_run(tmp_path: Path) -> None:
+    first = synthetic_run.build(tmp_path / "a", "sleep", 2_000, seed=3)
+    again = synthetic_run.build(tmp_path / "b", "sleep", 2_000, seed=3)
+    for path in sorted((first / "samples").iterdir()):
+        assert (again / "samples" / path.name).read_bytes() == path.read_bytes(), path.name

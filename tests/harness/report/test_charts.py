@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
+from harness import results
+from harness.analysis import samples
 from harness.analysis.analyze import analyze
-from harness.report import charts, drawing
-from tests.harness.runs import FIXTURE
+from harness.report import build, charts, drawing
+from tests.harness.runs import FIXTURE, edited_copy
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -66,3 +71,62 @@ def test_a_chart_that_fails_raises_in_the_parent(tmp_path: Path, processes: int)
     with pytest.raises(RuntimeError, match="cannot draw boom.png"), drawing.Drawer(processes) as d:
         d.submit([drawing.Job("x", _boom, (tmp_path / "boom.png",))])
         d.files()
+
+
+def _two_users_levels(doc: dict[str, Any]) -> None:
+    """The sleep scenario's second repeats become a second users level (20)."""
+    for m in doc["measurements"]:
+        if m["scenario"] == "sleep" and m["repeat"] == 1:
+            m["users"], m["repeat"] = 20, 0
+
+
+def test_a_sweep_is_drawn_for_two_users_levels_and_the_timeline_is_at_the_top(
+    tmp_path: Path,
+) -> None:
+    run_dir = edited_copy(tmp_path, _two_users_levels)
+    found = analyze(run_dir)
+    drawn = drawing.draw_all(found, processes=2)
+    assert drawn["sleep"] == [
+        "rps-sleep.png",
+        "sweep-sleep.png",
+        "latency-sleep.png",
+        "timeline-sleep.png",
+        "signals-sleep.png",
+    ]
+    assert "sweep-pitfalls.png" not in drawn["pitfalls"]
+    assert (run_dir / "sweep-sleep.png").read_bytes().startswith(PNG)
+    timeline = next(j for j in drawing.jobs_for(found) if j.draw is charts.timeline)
+    assert timeline.args[0].users == 20
+
+
+def _counting(calls: list[str], read: Callable[[str], pd.DataFrame]) -> Callable[..., Any]:
+    def counted(path: str) -> pd.DataFrame:
+        calls.append(Path(path).name)
+        return read(path)
+
+    return counted
+
+
+def test_a_report_parses_each_samples_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Summary, bins, time series and charts all come from one parse of each file."""
+    run_dir = _copy(tmp_path, "run")
+    calls: list[str] = []
+    monkeypatch.setattr(samples, "_read_samples", _counting(calls, samples._read_samples))
+    build.build(run_dir)
+    files = [Path(m.samples).name for m in results.load(run_dir).measurements]
+    assert sorted(calls) == sorted(files)
+
+
+def test_one_cpu_draws_inline_without_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started on one CPU")
+
+    monkeypatch.setattr(build.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(drawing, "ProcessPoolExecutor", no_pool)
+    run_dir = _copy(tmp_path, "run")
+    build.build(run_dir)
+    assert (run_dir / "signals-pitfalls.png").read_bytes().startswith(PNG)
