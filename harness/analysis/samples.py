@@ -91,7 +91,7 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
     if not measurement.samples:
         return _empty_samples()
     path = run_dir / measurement.samples
-    _stamp(path)
+    _stamp(path)  # a missing file is one line naming it, as for ``digest``
     frame = _read_samples(str(path))
     frame["in_window"] = (frame["end"] >= measurement.window_start) & (
         frame["end"] <= measurement.window_end
@@ -104,8 +104,7 @@ def digest(run_dir: Path, measurement: Measurement) -> Digest:
     """The measurement's window statistics, throughput bins and time series, from one parse of
     its samples file (cached by path, modification time and window)."""
     if not measurement.samples:
-        frame = _empty_samples()
-        return _digest_of(frame, measurement.window_start, measurement.window_end)
+        return _digest_of(_empty_samples(), measurement.window_start, measurement.window_end)
     path = run_dir / measurement.samples
     return _digest(str(path), _stamp(path), measurement.window_start, measurement.window_end)
 

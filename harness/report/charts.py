@@ -39,7 +39,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     ``tight_layout`` leaves a placeholder layout engine on the figure, and ``savefig`` draws a
     figure that has any layout engine twice (a first, unrendered pass to lay it out again):
     removing the engine once the layout is done makes the PNG the figure's only drawing, the
-    same pixels in about 15 % less time."""
+    same pixels in about 10 % less drawing time."""
     fig.tight_layout()
     fig.set_layout_engine(None)
     fig.savefig(path, dpi=DPI)
