@@ -2,8 +2,8 @@
 
 ``jobs_for`` gathers every chart's data in this process (table slices, time series from the raw
 samples, server signals: each file read once); ``Drawer`` draws the PNGs in a pool of processes,
-one per CPU (matplotlib is single-threaded, and drawing is most of a report's time). The pool
-starts before the analysis is done, so ``build`` can feed it as soon as the numbers are known.
+one per CPU and never more than there are charts (matplotlib is single-threaded, and drawing
+is most of a report's time), while ``build`` works out the words in this process.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def _draw(job: Job) -> Path | None:
 class Drawer:
     """Draws chart jobs in a pool of processes, one per CPU (inline on a single CPU).
 
-    The pool starts on entry, before the data is ready, so its start-up overlaps the analysis;
-    workers are forked from this process, which has matplotlib loaded already."""
+    Workers are forked from this process, which has matplotlib loaded already; they start with
+    the first job submitted."""
 
     def __init__(self, processes: int | None = None) -> None:
         cpus = len(os.sched_getaffinity(0))
