@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from harness.measure import orphans
+from tests.e2e.helpers import descendants, gone
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = [sys.executable, str(ROOT / "bench.py")]
@@ -186,23 +187,6 @@ def test_a_killed_harness_leaves_no_child_and_its_run_says_so(tmp_path: Path) ->
     assert report.returncode == 0, report.stderr[-2000:]
     html = (_run_dir(tmp_path) / "index.html").read_text()
     assert "This run is incomplete" in html and "the harness was killed" in html
-
-
-def descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
-    """The processes of ``processes`` still alive."""
-    alive = []
-    for proc in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-    return alive
 
 
 def test_a_killed_harness_leaves_no_postgres_and_its_folder_is_reaped(tmp_path: Path) -> None:

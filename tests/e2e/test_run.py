@@ -18,6 +18,7 @@ import pytest
 
 from harness import results
 from harness.analysis.tables import aggregate, summarize
+from tests.e2e.helpers import descendants, gone
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = [sys.executable, str(ROOT / "bench.py")]
@@ -64,24 +65,6 @@ def chromium() -> str:
     if os.environ.get("CI"):
         pytest.fail("chromium is required in CI (.ci/run installs Debian's chromium)")
     pytest.skip("chromium not installed (apt-get install chromium)")
-
-
-def descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
-    alive = []
-    for proc in processes:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return alive
 
 
 def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Path) -> None:
