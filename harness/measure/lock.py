@@ -59,7 +59,15 @@ class Holding:
 def machine_lock(allow_concurrent: bool) -> Iterator[Holding]:
     """Hold the machine for one run; ``Holding.other`` is the run this one started beside
     (only with ``allow_concurrent``), else None."""
-    with open(lock_path(), "a+", encoding="utf-8") as handle:
+    path = lock_path()
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # closed by the with below, after the run
+    except OSError as exc:
+        raise BenchError(
+            f"cannot open the machine lock {path} ({exc.strerror or exc}): set BENCH_LOCK_DIR "
+            "to a folder you can write"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -49,3 +49,12 @@ def test_allowed_runs_flag_each_other(tmp_path: Path) -> None:
     warnings = concurrency(first, run)
     assert len(warnings) == 1 and str(second.resolve()) in warnings[0]
     assert concurrency(FIXTURE, run) == []
+
+
+def test_an_unusable_lock_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BENCH_LOCK_DIR", str(tmp_path / "missing"))
+    with pytest.raises(BenchError, match="cannot open the machine lock .* BENCH_LOCK_DIR"):
+        with machine_lock(allow_concurrent=False):
+            pass
