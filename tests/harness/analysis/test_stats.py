@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
 
 from harness.analysis import stats
 
@@ -64,3 +67,29 @@ def test_a_side_that_served_nothing_is_said_plainly() -> None:
     result = stats.compare_bins("B", [0.0] * 10, "A", [10.0, 11.0, 9.0, 10.5, 9.5] * 2)
     assert result.verdict(name_b=False) == "B served no successful request"
     assert result.verdict() == "B served no successful request, unlike A"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.integers(0, 30), min_size=2, max_size=14),
+    st.lists(st.integers(0, 30), min_size=2, max_size=14),
+    st.booleans(),
+)
+def test_mann_whitney_agrees_with_scipy(a: list[int], b: list[int], spread: bool) -> None:
+    """The p-value is scipy.stats.mannwhitneyu's (method="auto"), exact and asymptotic paths,
+    with and without ties; written out only to spare a report scipy's import."""
+    x = np.asarray(a, float) * (1.0 if not spread else 1.0 + np.arange(len(a)) * 1e-3)
+    y = np.asarray(b, float) * (1.0 if not spread else 1.0 + np.arange(len(b)) * 1e-3)
+    ours = stats.mann_whitney_p(x, y)
+    if np.all(x == x[0]) and np.all(y == y[0]) and x[0] == y[0]:
+        assert ours == 1.0
+        return
+    theirs = float(sps.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+    assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-15)
+
+
+def test_mann_whitney_exact_with_a_long_sample() -> None:
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(0, 1, 6), rng.normal(0.3, 1, 400)
+    theirs = float(sps.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+    assert stats.mann_whitney_p(x, y) == pytest.approx(theirs, rel=1e-9)
