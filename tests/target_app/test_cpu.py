@@ -133,7 +133,10 @@ async def test_pitfall_blocks_the_loop_and_fixed_does_not(
     for path in ("/fixed/cpu", "/pitfall/cpu", "/async/sleep"):  # warm up both code paths
         assert (await client.get(path, params={"rounds": 1, "ms": 0})).status_code == 200
     rounds = rounds_for(0.040)  # 8 × ≥ 40 ms of CPU per burst
-    fixed_probe, fixed_burst, fixed_lag = await cpu_burst(app, client, "/fixed/cpu", rounds)
+    # the fix is measured three times and its best kept: one stall of the test process (a GC
+    # pause, another process on the core) must not pass for a blocked loop
+    fixed = [await cpu_burst(app, client, "/fixed/cpu", rounds) for _ in range(3)]
+    fixed_probe, fixed_burst, fixed_lag = min(fixed, key=lambda m: m[2])
     pitfall_probe, pitfall_burst, pitfall_lag = await cpu_burst(app, client, "/pitfall/cpu", rounds)
     # The pitfall holds the loop for the whole burst (8 calls back to back): the probe waits for
     # all of them. The fix leaves the loop free. Margins are generous, and relative: other
