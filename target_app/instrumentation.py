@@ -1,5 +1,7 @@
 """Server-side signals: X-Process-Time, in-flight requests, event-loop lag, pool gauges.
 
+Installable on any ASGI app without changing it: the harness wraps a user's ``--app`` with
+``instrument(app)``; a server the harness does not start adds ``install_instrumentation(app)``.
 Everything here is cheap on the hot path (a pure ASGI middleware, a 10 ms ticker) so that the
 measurement does not change what it measures. The runner reads ``GET /_bench/metrics`` on its
 own connection; each read closes a sampling window (maxima are "since the previous read").
@@ -8,7 +10,9 @@ own connection; each read closes a sampling window (maxima are "since the previo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
+import json
 import os
 import time
 from collections.abc import Callable
@@ -33,7 +37,9 @@ def package_versions(names: tuple[str, ...] | list[str]) -> dict[str, str]:
     return versions
 
 
-_BENCH_PREFIX = "/_bench"
+BENCH_PREFIX = "/_bench"
+METRICS_PATH = f"{BENCH_PREFIX}/metrics"
+INFO_PATH = f"{BENCH_PREFIX}/info"
 
 
 @dataclass
@@ -72,6 +78,10 @@ class Signals:
     lag_ms_total: float = 0.0
     lag_ms_max_total: float = 0.0
     started: float = field(default_factory=time.time)
+    lag_interval_ms: float = 10.0
+    last_tick: float = field(default_factory=time.perf_counter)
+    # the scope of the request each running task serves (who is on the loop right now)
+    running: dict[asyncio.Task[Any] | None, Scope] = field(default_factory=dict)
 
     def register_gauge(self, name: str, gauge: Gauge) -> None:
         """A workload family exposes e.g. its DB pool's checked-out connections."""
@@ -121,22 +131,55 @@ class Signals:
 _PROCESS = psutil.Process()
 
 
-class ProcessTimeMiddleware:
-    """Adds ``X-Process-Time`` (seconds, server side) and counts in-flight requests."""
+class Instrumented:
+    """The instrumentation as one pure ASGI middleware, for any ASGI app.
 
-    def __init__(self, app: ASGIApp, signals: Signals) -> None:
+    - counts requests and those in flight, adds ``X-Process-Time`` (seconds, server side);
+    - answers ``GET /_bench/metrics`` and ``GET /_bench/info`` itself, before the app sees them,
+      so a foreign app needs no route of its own (other ``/_bench/…`` paths go to the app,
+      uncounted);
+    - runs the loop-lag ticker on the app's event loop: started by the lifespan's startup (or the
+      first request, for a server that sends no lifespan) and stopped by its shutdown; lifespan
+      messages themselves pass through, so the app's own startup and shutdown still run;
+    - keeps which request each running task serves (``Signals.running``), so that whoever
+      blocks the loop can be named.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        signals: Signals | None = None,
+        info: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self.app = app
-        self.signals = signals
+        self.signals = signals if signals is not None else Signals()
+        self.info = info
+        self._ticker: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+            return
+        if self._ticker is None:
+            self._start()
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        counted = not scope["path"].startswith(_BENCH_PREFIX)
+        path = scope["path"]
+        if path in _OWN_ROUTES and scope["method"] in ("GET", "HEAD"):
+            await _send_json(send, _OWN_ROUTES[path](self))
+            return
+        if path.startswith(BENCH_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         signals = self.signals
-        if counted:
-            signals.inflight += 1
+        signals.inflight += 1
+        task = asyncio.current_task()
+        signals.running[task] = scope
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,9 +192,82 @@ class ProcessTimeMiddleware:
         try:
             await self.app(scope, receive, send_with_header)
         finally:
-            if counted:
-                signals.inflight -= 1
-                signals.requests_total += 1
+            signals.inflight -= 1
+            signals.requests_total += 1
+            signals.running.pop(task, None)
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and self._ticker is None:
+                self._start()
+            elif message["type"] == "lifespan.shutdown":
+                await self._stop()
+            return message
+
+        return wrapped
+
+    def _start(self) -> None:
+        interval_s = self.signals.lag_interval_ms / 1000.0
+        self._ticker = asyncio.get_running_loop().create_task(
+            sample_loop_lag(self.signals, interval_s), name="bench-loop-lag"
+        )
+
+    async def _stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+    def describe(self) -> dict[str, Any]:
+        """``/_bench/info``: this process, its thread pool and versions, plus the app's own."""
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        doc: dict[str, Any] = {
+            "pid": os.getpid(),
+            "threadpool_tokens": limiter.total_tokens,
+            "versions": package_versions(VERSIONED_PACKAGES),
+            "instrumented": True,
+        }
+        if self.info is not None:
+            doc.update(self.info())
+        return doc
+
+
+VERSIONED_PACKAGES = ("fastapi", "starlette", "uvicorn", "anyio", "pydantic")
+_OWN_ROUTES: dict[str, Callable[[Instrumented], dict[str, Any]]] = {
+    METRICS_PATH: lambda self: self.signals.snapshot(),
+    INFO_PATH: lambda self: self.describe(),
+}
+
+
+async def _send_json(send: Send, doc: dict[str, Any]) -> None:
+    body = json.dumps(doc).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def instrument(app: ASGIApp, info: Callable[[], dict[str, Any]] | None = None) -> Instrumented:
+    """Wrap an ASGI app (any: FastAPI, Starlette, a bare callable) without changing it."""
+    return Instrumented(app, info=info)
+
+
+def install_instrumentation(app: Any, info: Callable[[], dict[str, Any]] | None = None) -> Signals:
+    """The one-liner for a server the harness does not start (``bench run --target``)::
+
+        from target_app.instrumentation import install_instrumentation
+        install_instrumentation(app)  # a FastAPI or Starlette app, before it starts
+
+    Adds the middleware (``/_bench/metrics``, ``/_bench/info``, loop lag, thread-pool tokens,
+    in-flight requests, CPU, RSS); returns the shared ``Signals`` (also ``app.state.signals``),
+    on which the app may register its own gauges.
+    """
+    signals = Signals()
+    app.add_middleware(Instrumented, signals=signals, info=info)
+    state = getattr(app, "state", None)
+    if state is not None:
+        state.signals = signals
+    return signals
 
 
 async def sample_loop_lag(signals: Signals, interval_s: float) -> None:
@@ -162,6 +278,7 @@ async def sample_loop_lag(signals: Signals, interval_s: float) -> None:
     loop = asyncio.get_running_loop()
     while True:
         before = loop.time()
+        signals.last_tick = time.perf_counter()
         await asyncio.sleep(interval_s)
         lag_ms = max(0.0, (loop.time() - before - interval_s) * 1000.0)
         signals.lag_ms.add(lag_ms)

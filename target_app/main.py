@@ -5,9 +5,7 @@ Run it alone with ``bench serve`` or ``uvicorn target_app.main:app_from_env --fa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
@@ -16,40 +14,25 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from target_app.instrumentation import (
-    ProcessTimeMiddleware,
-    Signals,
-    package_versions,
-    sample_loop_lag,
-)
+from target_app.instrumentation import install_instrumentation
 from target_app.routes import FAMILIES
 from target_app.settings import Settings
 
-VERSIONED_PACKAGES = ("fastapi", "starlette", "uvicorn", "anyio", "pydantic")
 DOCS_STATIC = "/_bench/docs-static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. The lifespan sizes anyio's thread pool and opens shared clients."""
     settings = settings or Settings()
-    signals = Signals()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = settings.threadpool_tokens
-        ticker = asyncio.create_task(
-            sample_loop_lag(signals, settings.loop_lag_interval_ms / 1000.0), name="loop-lag"
-        )
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                for family in FAMILIES:
-                    await _enter_family(stack, family, app)
-                yield
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+        async with contextlib.AsyncExitStack() as stack:
+            for family in FAMILIES:
+                await _enter_family(stack, family, app)
+            yield
 
     # Swagger UI and ReDoc served from the installed fastapi-offline package, not a CDN:
     # /docs works on a machine without internet.
@@ -60,29 +43,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         static_url=DOCS_STATIC,
     )
     app.state.settings = settings
-    app.state.signals = signals
     for family in FAMILIES:
         app.include_router(family.router)
 
-    @app.get("/_bench/info", tags=["bench"])
-    async def bench_info() -> dict[str, Any]:
-        """Settings, versions and thread-pool size of this server process."""
-        limiter = anyio.to_thread.current_default_thread_limiter()
+    def info() -> dict[str, Any]:
+        """What ``/_bench/info`` adds for this app: its settings, families and pool facts."""
         return {
-            "pid": os.getpid(),
             "settings": settings.public(),
-            "threadpool_tokens": limiter.total_tokens,
-            "versions": package_versions(VERSIONED_PACKAGES),
             "families": [f.__name__.rsplit(".", 1)[-1] for f in FAMILIES],
             "extra": dict(getattr(app.state, "bench_extra", {})),
         }
 
-    @app.get("/_bench/metrics", tags=["bench"])
-    async def bench_metrics() -> dict[str, Any]:
-        """Server-side signals since the previous read (loop lag, pools, CPU, RSS)."""
-        return signals.snapshot()
-
-    app.add_middleware(ProcessTimeMiddleware, signals=signals)
+    # /_bench/metrics and /_bench/info, loop lag, X-Process-Time: what `--app` adds to any app
+    signals = install_instrumentation(app, info=info)
+    signals.lag_interval_ms = settings.loop_lag_interval_ms
     return app
 
 
