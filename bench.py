@@ -163,6 +163,30 @@ def run_command(
             "model's CPU ceiling and per-request overhead"
         ),
     ] = True,
+    app_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            metavar="MODULE:ATTR",
+            help="serve your own ASGI app instead of the bundled one, instrumented unchanged",
+        ),
+    ] = None,
+    factory: Annotated[
+        bool, typer.Option(help="--app names a function that returns the app")
+    ] = False,
+    app_dir: Annotated[
+        str | None, typer.Option(metavar="DIR", help="folder to import --app from")
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KEY=VALUE", help="environment variable of the app (repeatable)"),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL", help="measure a server already running, e.g. http://127.0.0.1:8000"
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
     from harness.measure import runner
@@ -172,6 +196,11 @@ def run_command(
     from harness.report.progress import RichProgress
 
     request = RunRequest(
+        app=app_spec,
+        factory=factory,
+        app_dir=app_dir,
+        env=tuple(env or ()),
+        target=target,
         scenario=scenario,
         users=users,
         duration=duration,

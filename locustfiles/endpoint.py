@@ -1,7 +1,9 @@
-"""One endpoint, hammered by N users with no wait time (a closed model).
+"""One endpoint, or a weighted mix of several, hammered by N users with no wait time (a closed
+model).
 
-The runner passes the path and the window in its environment (``locustfiles/protocol.py``)
-and picks the user class on Locust's command line:
+The runner passes the requests and the window in its environment (``locustfiles/protocol.py``)
+and picks the user class on Locust's command line. In a mix, each request picks its endpoint by
+weight, so every user sends the mix's shares over time.
 
 - ``RawEndpointUser`` (default): the lean keep-alive client of ``locustfiles/rawhttp.py``;
 - ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request.
@@ -12,33 +14,41 @@ See ``locustfiles/recorder.py`` for what is written.
 from __future__ import annotations
 
 import os
+import random
 
 from locust import FastHttpUser, User, constant, task
 
 from locustfiles import recorder  # noqa: F401  (registers the event listeners)
-from locustfiles.protocol import LoadSettings
-from locustfiles.rawhttp import make_client
+from locustfiles.protocol import LoadSettings, RequestSpec
+from locustfiles.rawhttp import encode, make_client
 
 SETTINGS = LoadSettings.from_env(os.environ)
-PATH = SETTINGS.path
-NAME = SETTINGS.name
+REQUESTS = SETTINGS.requests
+WEIGHTS = [r.weight for r in REQUESTS]
 TIMEOUT_S = SETTINGS.timeout_s
 
 
+def pick() -> int:
+    """The index of the next request's endpoint (always 0 for a single endpoint)."""
+    return 0 if len(REQUESTS) == 1 else random.choices(range(len(REQUESTS)), WEIGHTS)[0]
+
+
 class RawEndpointUser(User):
-    """Requests ``PATH`` back to back on one keep-alive connection; failures are recorded."""
+    """Sends the requests back to back on one keep-alive connection; failures are recorded."""
 
     wait_time = constant(0)
 
     def on_start(self) -> None:
         self.raw = make_client(self.environment, self.host, TIMEOUT_S)
+        self.encoded = [encode(r, self.raw.host, self.raw.port) for r in REQUESTS]
 
     def on_stop(self) -> None:
         self.raw.close()
 
     @task
     def hit(self) -> None:
-        self.raw.get(PATH, NAME)
+        index = pick()
+        self.raw.send(REQUESTS[index], self.encoded[index])
 
 
 class FastEndpointUser(FastHttpUser):
@@ -51,4 +61,21 @@ class FastEndpointUser(FastHttpUser):
 
     @task
     def hit(self) -> None:
-        self.client.get(PATH, name=NAME)
+        spec: RequestSpec = REQUESTS[pick()]
+        headers = dict(spec.headers)
+        if spec.body:
+            headers.setdefault("Content-Type", "application/json")
+        with self.client.request(
+            spec.method,
+            spec.path,
+            name=spec.name,
+            headers=headers,
+            data=spec.body or None,
+            catch_response=True,
+        ) as response:
+            if response.error is not None:
+                response.failure(response.error)
+            elif not spec.expects(response.status_code):
+                response.failure(f"HTTP {response.status_code}")
+            else:
+                response.success()

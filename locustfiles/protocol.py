@@ -8,13 +8,13 @@ nothing from Locust (which monkey-patches the standard library with gevent), so 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # --- harness → Locust: the environment ----------------------------------------------------------
-ENV_PATH = "BENCH_PATH"
-ENV_NAME = "BENCH_NAME"
+ENV_REQUESTS = "BENCH_REQUESTS"
 ENV_WARMUP_S = "BENCH_WARMUP_S"
 ENV_DURATION_S = "BENCH_DURATION_S"
 ENV_SAMPLES_FILE = "BENCH_SAMPLES_FILE"
@@ -23,8 +23,9 @@ ENV_PROGRESS_FILE = "BENCH_PROGRESS_FILE"
 ENV_TIMEOUT_S = "BENCH_TIMEOUT_S"
 
 # --- Locust → harness: samples, progress and window metadata ------------------------------------
-SAMPLE_COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error")
-"""One CSV row per request: start (epoch s), response time (ms), HTTP status, body bytes, error."""
+SAMPLE_COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error", "name")
+"""One CSV row per request: start (epoch s), response time (ms), HTTP status, body bytes, error,
+and the endpoint's label (which endpoint of a mix; files written before mixes lack it)."""
 
 # keys of the progress document (rewritten every 0.25 s) and of the final metadata
 T = "t"
@@ -45,11 +46,52 @@ DURATION_S = "duration_s"
 
 
 @dataclass(frozen=True)
-class LoadSettings:
-    """One measurement as the Locust process sees it."""
+class RequestSpec:
+    """One endpoint as the load generator requests it; ``weight`` is its share of a mix."""
 
-    path: str = "/async/hello"
-    name: str = ""
+    name: str
+    path: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""  # JSON text, sent with ``Content-Type: application/json``
+    expect_status: tuple[int, ...] = ()  # () = any 2xx; anything else is an error
+    weight: float = 1.0
+
+    def expects(self, status: int) -> bool:
+        return status in self.expect_status if self.expect_status else 200 <= status < 300
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> RequestSpec:
+        return cls(
+            name=str(doc.get("name") or doc["path"]),
+            path=str(doc["path"]),
+            method=str(doc.get("method", "GET")),
+            headers=tuple((str(k), str(v)) for k, v in doc.get("headers", ())),
+            body=str(doc.get("body", "")),
+            expect_status=tuple(int(x) for x in doc.get("expect_status", ())),
+            weight=float(doc.get("weight", 1.0)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "method": self.method,
+            "headers": [list(h) for h in self.headers],
+            "body": self.body,
+            "expect_status": list(self.expect_status),
+            "weight": self.weight,
+        }
+
+
+_DEFAULT_REQUESTS = (RequestSpec("/async/hello", "/async/hello"),)
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """One measurement as the Locust process sees it: one endpoint, or a weighted mix."""
+
+    requests: tuple[RequestSpec, ...] = field(default=_DEFAULT_REQUESTS)
     warmup_s: float = 0.0
     duration_s: float = 5.0
     samples_file: str = "samples.csv"
@@ -59,8 +101,7 @@ class LoadSettings:
 
     def to_env(self) -> dict[str, str]:
         return {
-            ENV_PATH: self.path,
-            ENV_NAME: self.name or self.path,
+            ENV_REQUESTS: json.dumps([r.to_dict() for r in self.requests]),
             ENV_WARMUP_S: str(self.warmup_s),
             ENV_DURATION_S: str(self.duration_s),
             ENV_SAMPLES_FILE: self.samples_file,
@@ -72,10 +113,12 @@ class LoadSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LoadSettings:
         default = cls()
-        path = environ.get(ENV_PATH, default.path)
+        raw = environ.get(ENV_REQUESTS)
+        requests = (
+            tuple(RequestSpec.from_dict(d) for d in json.loads(raw)) if raw else default.requests
+        )
         return cls(
-            path=path,
-            name=environ.get(ENV_NAME, path),
+            requests=requests,
             warmup_s=float(environ.get(ENV_WARMUP_S, default.warmup_s)),
             duration_s=float(environ.get(ENV_DURATION_S, default.duration_s)),
             samples_file=environ.get(ENV_SAMPLES_FILE, default.samples_file),

@@ -20,8 +20,16 @@ from gevent import socket
 from locust.env import Environment
 
 from locustfiles.http11 import ProtocolError, Reader, Response, parse_host
+from locustfiles.protocol import RequestSpec
 
-__all__ = ["HTTPStatusError", "ProtocolError", "RawHTTPClient", "Response", "make_client"]
+__all__ = [
+    "HTTPStatusError",
+    "ProtocolError",
+    "RawHTTPClient",
+    "Response",
+    "encode",
+    "make_client",
+]
 
 
 class HTTPStatusError(Exception):
@@ -48,8 +56,11 @@ class RawHTTPClient:
         return sock, reader
 
     def get(self, path: str, name: str) -> None:
-        """One request; whatever goes wrong is that request's error, never an exception."""
-        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
+        self.send(RequestSpec(name, path), encode(RequestSpec(name, path), self.host, self.port))
+
+    def send(self, spec: RequestSpec, request: bytes) -> None:
+        """One request (``request`` is ``encode(spec, …)``, built once); whatever goes wrong is
+        that request's error, never an exception: a status the spec does not expect too."""
         start_time = time.time()
         start = time.perf_counter()
         response: Response | None = None
@@ -60,7 +71,7 @@ class RawHTTPClient:
                 assert sock is not None
                 sock.sendall(request)
                 response = reader.read_response()
-            if response.status_code >= 400:
+            if not spec.expects(response.status_code):
                 exception = HTTPStatusError(f"HTTP {response.status_code}")
             if not response.keep_alive:
                 self.close()
@@ -69,16 +80,28 @@ class RawHTTPClient:
             self.close()
         elapsed_ms = (time.perf_counter() - start) * 1000.0
         self.environment.events.request.fire(
-            request_type="GET",
-            name=name,
+            request_type=spec.method,
+            name=spec.name,
             response_time=elapsed_ms,
             response_length=len(response.content) if response else 0,
             response=response,
             context={},
             exception=exception,
             start_time=start_time,
-            url=path,
+            url=spec.path,
         )
+
+
+def encode(spec: RequestSpec, host: str, port: int) -> bytes:
+    """The request's bytes: method, path, Host, the spec's headers and its JSON body."""
+    lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in spec.headers]
+    body = spec.body.encode()
+    if body:
+        if not any(name.lower() == "content-type" for name, _ in spec.headers):
+            lines.append("Content-Type: application/json")
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def make_client(environment: Environment, host: Any, timeout_s: float) -> RawHTTPClient:

@@ -33,6 +33,7 @@ _ENV: dict[str, Environment] = {}
 
 @events.request.add_listener
 def on_request(
+    name: str,
     response_time: float,
     response_length: int,
     response: Any = None,
@@ -48,7 +49,7 @@ def on_request(
         error = f"{type(exception).__name__}: {exception}"[:200].replace("\n", " ")
         _errors += 1
     started = start_time if start_time is not None else time.time() - response_time / 1000
-    _samples.append((started, float(response_time), status, int(response_length or 0), error))
+    _samples.append((started, float(response_time), status, int(response_length or 0), error, name))
 
 
 def _write_progress() -> None:

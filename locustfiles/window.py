@@ -16,7 +16,8 @@ from typing import Any
 
 from locustfiles import protocol as p
 
-Sample = tuple[float, float, int, int, str]  # start (s), elapsed (ms), status, bytes, error
+# start (s), elapsed (ms), status, bytes, error, endpoint name
+Sample = tuple[float, float, int, int, str, str]
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Window:
 def in_window(samples: Iterable[Sample], start: float, end: float) -> tuple[int, int]:
     """(requests completed in [start, end], of which errors)."""
     count = errors = 0
-    for began, elapsed_ms, _status, _size, error in samples:
+    for began, elapsed_ms, _status, _size, error, *_ in samples:
         if start <= began + elapsed_ms / 1000 <= end:
             count += 1
             errors += bool(error)

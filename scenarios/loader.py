@@ -6,6 +6,7 @@ is loaded as given, so users can keep their own scenarios outside the package.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any
 
 from harness.analysis.capacity import ModelError, evaluate
 from scenarios.model import (
+    NO_MODEL,
     Endpoint,
+    Mix,
     Scenario,
     ScenarioError,
     Suite,
@@ -35,8 +38,27 @@ _SCENARIO_KEYS = {
     "settings",
     "services",
     "endpoints",
+    "mix",
+    "app",
+    "factory",
+    "app_dir",
+    "target",
+    "env",
 }
-_ENDPOINT_KEYS = {"label", "variant", "path", "model", "note"}
+_ENDPOINT_KEYS = {
+    "label",
+    "variant",
+    "path",
+    "model",
+    "note",
+    "method",
+    "headers",
+    "json",
+    "expect_status",
+    "expect_body",
+    "solo",
+}
+_MIX_KEYS = {"label", "endpoints", "note"}
 _MODEL_KEYS = {"concurrency", "service_ms", "calls", "limits", "max_rps"}
 _SUITE_KEYS = {
     "kind",
@@ -168,35 +190,96 @@ def _str_list(data: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _endpoint(raw: object, index: int) -> Endpoint:
+    where = f"endpoints[{index}]."
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"endpoints[{index}]: expected a table")
+    _check_keys(raw, _ENDPOINT_KEYS, where)
+    model = raw.get("model", {"concurrency": NO_MODEL})
+    if not isinstance(model, dict):
+        raise ScenarioError(f"{where}model: expected a table")
+    _check_keys(model, _MODEL_KEYS, f"{where}model.")
+    limits = model.get("limits", [])
+    if not isinstance(limits, list):
+        raise ScenarioError(f"{where}model.limits: expected a list")
+    return Endpoint(
+        label=_require(raw, "label", str, where),
+        variant=_require(raw, "variant", str, where),
+        path=_require(raw, "path", str, where),
+        concurrency=str(model.get("concurrency", "users")),
+        service_ms=str(model.get("service_ms", "0")),
+        calls=str(model.get("calls", "1")),
+        max_rps=str(model.get("max_rps", "")),
+        limits=tuple(str(x) for x in limits),
+        note=str(raw.get("note", "")),
+        method=str(raw.get("method", "GET")).upper(),
+        headers=_headers(raw.get("headers", {}), where),
+        body=json.dumps(raw["json"], separators=(",", ":")) if "json" in raw else "",
+        expect_status=_statuses(raw.get("expect_status", []), where),
+        expect_body=str(raw.get("expect_body", "")),
+        solo=bool(_require(raw, "solo", bool, where)) if "solo" in raw else True,
+    )
+
+
+def _headers(value: object, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ScenarioError(f'{where}headers: expected a table of name = "value"')
+    return tuple((str(k), str(v)) for k, v in value.items())
+
+
+def _statuses(value: object, where: str) -> tuple[int, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        raise ScenarioError(f"{where}expect_status: expected a status code or a list of them")
+    return tuple(v for v in items if isinstance(v, int))
+
+
+def _mixes(data: dict[str, Any]) -> tuple[Mix, ...]:
+    raw_mixes = data.get("mix", [])
+    if not isinstance(raw_mixes, list):
+        raise ScenarioError("mix: expected [[mix]] tables")
+    mixes = []
+    for index, raw in enumerate(raw_mixes):
+        where = f"mix[{index}]."
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"mix[{index}]: expected a table")
+        _check_keys(raw, _MIX_KEYS, where)
+        parts = []
+        for part in _require(raw, "endpoints", list, where):
+            if not isinstance(part, dict) or set(part) - {"label", "weight"}:
+                raise ScenarioError(f"{where}endpoints: expected {{ label = …, weight = … }}")
+            weight = part.get("weight", 1)
+            if not isinstance(weight, int | float) or isinstance(weight, bool):
+                raise ScenarioError(f"{where}endpoints: weight must be a number, got {weight!r}")
+            parts.append((_require(part, "label", str, f"{where}endpoints."), float(weight)))
+        mixes.append(
+            Mix(_require(raw, "label", str, where), tuple(parts), str(raw.get("note", "")))
+        )
+    return tuple(mixes)
+
+
+def _where_app(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``app``/``factory``/``app_dir``/``target``/``env``: ``app_dir`` is relative to the file."""
+    found: dict[str, Any] = {}
+    for key, kind in (("app", str), ("target", str), ("app_dir", str), ("factory", bool)):
+        if key in data:
+            found[key] = _require(data, key, kind)
+    if "app_dir" in found:
+        found["app_dir"] = str((path.parent / found["app_dir"]).resolve())
+    env = data.get("env", {})
+    if not isinstance(env, dict) or not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in env.values()
+    ):
+        raise ScenarioError('env: expected a table of NAME = "value"')
+    found["env"] = {str(k): str(v) for k, v in env.items()}
+    return found
+
+
 def _scenario(data: dict[str, Any], path: Path) -> Scenario:
     _check_keys(data, _SCENARIO_KEYS, "")
-    endpoints_raw = _require(data, "endpoints", list)
-    endpoints = []
-    for index, raw in enumerate(endpoints_raw):
-        where = f"endpoints[{index}]."
-        if not isinstance(raw, dict):
-            raise ScenarioError(f"endpoints[{index}]: expected a table")
-        _check_keys(raw, _ENDPOINT_KEYS, where)
-        model = raw.get("model", {})
-        if not isinstance(model, dict):
-            raise ScenarioError(f"{where}model: expected a table")
-        _check_keys(model, _MODEL_KEYS, f"{where}model.")
-        limits = model.get("limits", [])
-        if not isinstance(limits, list):
-            raise ScenarioError(f"{where}model.limits: expected a list")
-        endpoints.append(
-            Endpoint(
-                label=_require(raw, "label", str, where),
-                variant=_require(raw, "variant", str, where),
-                path=_require(raw, "path", str, where),
-                concurrency=str(model.get("concurrency", "users")),
-                service_ms=str(model.get("service_ms", "0")),
-                calls=str(model.get("calls", "1")),
-                max_rps=str(model.get("max_rps", "")),
-                limits=tuple(str(x) for x in limits),
-                note=str(raw.get("note", "")),
-            )
-        )
+    endpoints = [_endpoint(raw, i) for i, raw in enumerate(_require(data, "endpoints", list))]
     parameters = data.get("parameters", {})
     settings = data.get("settings", {})
     for key, value in (("parameters", parameters), ("settings", settings)):
@@ -215,9 +298,12 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         settings=settings,
         services=_str_list(data, "services"),
         source=str(path),
+        mixes=_mixes(data),
+        **_where_app(data, path),
     )
     for endpoint in scenario.rendered_endpoints():  # every placeholder must have a parameter
-        check_model(endpoint, scenario.parameters)
+        if endpoint.modelled:
+            check_model(endpoint, scenario.parameters)
     return scenario
 
 

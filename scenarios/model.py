@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -9,7 +10,10 @@ from types import MappingProxyType
 from typing import Any
 
 VARIANTS = ("sync", "async", "pitfall", "fixed", "antipattern")
+MIX = "mix"  # the variant of a measurement that drives several endpoints at once
 CONCURRENCY = ("users", "threadpool", "serial", "process_pool", "cpu")
+NO_MODEL = ""  # the concurrency of an endpoint whose scenario gives no model
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_USERS = 5000
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 
@@ -73,6 +77,31 @@ class Endpoint:
     max_rps: str = ""
     limits: tuple[str, ...] = ()
     note: str = ""
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""  # JSON text of the request body ("" = none); its strings are templated
+    expect_status: tuple[int, ...] = ()  # () = any 2xx
+    expect_body: str = ""  # a text the response body must contain ("" = anything)
+    solo: bool = True  # measured on its own (False: only inside a [[mix]])
+
+    @property
+    def modelled(self) -> bool:
+        return self.concurrency != NO_MODEL
+
+    def expects(self, status: int) -> bool:
+        return status in self.expect_status if self.expect_status else 200 <= status < 300
+
+    def request(self, weight: float = 1.0) -> dict[str, Any]:
+        """What the load generator sends for this endpoint (``locustfiles/protocol.py``)."""
+        return {
+            "name": self.label,
+            "method": self.method,
+            "path": self.path,
+            "headers": [list(h) for h in self.headers],
+            "body": self.body,
+            "expect_status": list(self.expect_status),
+            "weight": weight,
+        }
 
     def __post_init__(self) -> None:
         if not self.label.strip():
@@ -83,11 +112,19 @@ class Endpoint:
             )
         if not self.path.startswith("/") or self.path.startswith("//"):
             raise ScenarioError(f"endpoints.path: {self.path!r} must start with a single /")
-        if self.concurrency not in CONCURRENCY:
+        if self.concurrency not in (*CONCURRENCY, NO_MODEL):
             raise ScenarioError(
                 f"endpoints.concurrency: {self.concurrency!r} is not one of "
                 f"{', '.join(CONCURRENCY)}"
             )
+        if self.method not in METHODS:
+            raise ScenarioError(
+                f"endpoints.method: {self.method!r} of {self.label!r} is not one of "
+                f"{', '.join(METHODS)}"
+            )
+        bad = [code for code in self.expect_status if not 100 <= code <= 599]
+        if bad:
+            raise ScenarioError(f"endpoints.expect_status: {bad} are not HTTP status codes")
 
     def render(self, parameters: Mapping[str, Any]) -> Endpoint:
         """Fill ``{param}`` placeholders from the scenario parameters."""
@@ -95,6 +132,9 @@ class Endpoint:
             return replace(
                 self,
                 path=self.path.format(**parameters),
+                body=_render_json(self.body, parameters),
+                expect_body=self.expect_body.format(**parameters),
+                headers=tuple((k, v.format(**parameters)) for k, v in self.headers),
                 service_ms=str(self.service_ms).format(**parameters),
                 calls=str(self.calls).format(**parameters),
                 max_rps=str(self.max_rps).format(**parameters),
@@ -111,6 +151,45 @@ class Endpoint:
             ) from None
 
 
+def _render_json(body: str, parameters: Mapping[str, Any]) -> str:
+    """Fill ``{param}`` in every string of a JSON body (keys and numbers stay as written)."""
+    if not body:
+        return body
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.format(**parameters)
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    return json.dumps(fill(json.loads(body)), separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Several endpoints of a scenario driven at the same time, each with a share of requests."""
+
+    label: str
+    parts: tuple[tuple[str, float], ...]  # (endpoint label, weight)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label.strip():
+            raise ScenarioError("mix.label: must not be empty")
+        if len(self.parts) < 2:
+            raise ScenarioError(f"mix {self.label!r}: give at least two endpoints")
+        for name, weight in self.parts:
+            if not weight > 0:
+                raise ScenarioError(f"mix {self.label!r}: weight of {name!r} must be > 0")
+
+    def shares(self) -> dict[str, float]:
+        total = sum(w for _, w in self.parts)
+        return {name: w / total for name, w in self.parts}
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -125,6 +204,12 @@ class Scenario:
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     services: tuple[str, ...] = ()
     source: str = ""
+    mixes: tuple[Mix, ...] = ()
+    app: str = ""  # a user's ASGI app, module:attr (served by the harness)
+    factory: bool = False
+    app_dir: str = ""
+    target: str = ""  # a server already running (nothing started)
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", self.name):
@@ -134,6 +219,9 @@ class Scenario:
         labels = [e.label for e in self.endpoints]
         if len(set(labels)) != len(labels):
             raise ScenarioError(f"endpoints.label: labels must be unique, got {labels}")
+        self._check_mixes(labels)
+        if self.app and self.target:
+            raise ScenarioError("app and target: give one (an app to serve, or a running server)")
         if self.duration_s < 1:
             raise ScenarioError(f"duration: must be at least 1s, got {self.duration_s:g}s")
         if not 1 <= self.repeat <= 100:
@@ -143,6 +231,15 @@ class Scenario:
             raise ScenarioError(f"services: unknown {sorted(unknown)}; known: upstream, database")
         object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
+
+    def _check_mixes(self, labels: list[str]) -> None:
+        for mix in self.mixes:
+            missing = [name for name, _ in mix.parts if name not in labels]
+            if missing:
+                raise ScenarioError(f"mix {mix.label!r}: unknown endpoint(s) {missing}")
+            if mix.label in labels:
+                raise ScenarioError(f"mix {mix.label!r}: an endpoint has the same label")
 
     @property
     def title(self) -> str:
@@ -182,11 +279,18 @@ class Scenario:
             or not all(isinstance(x, str) for x in labels)
         ):
             raise ScenarioError(f"{what}: expected a non-empty list of endpoint labels")
-        known = [e.label for e in self.endpoints]
+        known = [e.label for e in self.endpoints] + [m.label for m in self.mixes]
         unknown = [x for x in labels if x not in known]
         if unknown:
             raise ScenarioError(f"{what}: unknown endpoint(s) {unknown}; {self.name} has {known}")
-        return replace(self, endpoints=tuple(e for e in self.endpoints if e.label in labels))
+        mixes = tuple(m for m in self.mixes if m.label in labels)
+        needed = {name for m in mixes for name, _ in m.parts}
+        endpoints = tuple(
+            e if e.label in labels else replace(e, solo=False)
+            for e in self.endpoints
+            if e.label in labels or e.label in needed
+        )
+        return replace(self, endpoints=endpoints, mixes=mixes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,15 +310,27 @@ class Scenario:
                     "label": e.label,
                     "variant": e.variant,
                     "path": e.path,
+                    "method": e.method,
                     "concurrency": e.concurrency,
                     "service_ms": e.service_ms,
                     "calls": e.calls,
                     "max_rps": e.max_rps,
                     "limits": list(e.limits),
                     "note": e.note,
+                    "expect_status": list(e.expect_status),
+                    "solo": e.solo,
                 }
                 for e in self.rendered_endpoints()
             ],
+            "mixes": [
+                {"label": m.label, "parts": [list(p) for p in m.parts], "note": m.note}
+                for m in self.mixes
+            ],
+            "app": self.app,
+            "factory": self.factory,
+            "app_dir": self.app_dir,
+            "target": self.target,
+            "env": dict(self.env),
         }
 
 

@@ -88,4 +88,5 @@ def interpret(found: Analysis) -> Analysis:
     found.claims = claims.check(run, table, bins)
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
     found.warnings += run_warnings.concurrency(found.run_dir, run)
+    found.warnings += run_warnings.served(run)
     return found

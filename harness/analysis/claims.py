@@ -212,5 +212,8 @@ CLAIMS: tuple[Callable[[Facts], Verdict], ...] = (
 
 
 def check(run: Run, table: pd.DataFrame, bins: Bins) -> list[Verdict]:
+    """The claims about the bundled app's endpoints; none for a run of another app."""
+    if not any(s.get("served_by", {}).get("kind", "bundled") == "bundled" for s in run.scenarios):
+        return []
     facts = Facts(run, table, bins)
     return [claim(facts) for claim in CLAIMS]

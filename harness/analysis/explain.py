@@ -76,23 +76,19 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
     for row in table.itertuples():
         if row.scenario in BASELINE_SCENARIOS:
             kind_of = "def" if row.variant == "sync" else "async def"
-            for key, value in (
-                ("predicted_rps", np.nan),
-                ("binding", "reference: CPU ceiling"),
-                ("kind", "reference"),
-                ("ratio", np.nan),
-                ("finding", False),
-                (
-                    "sentence",
-                    f"{row.endpoint}: {row.rps:,.0f} RPS — the app's CPU "
-                    f"ceiling for {kind_of} endpoints on one pinned core; the "
-                    "capacity model caps predictions with it",
-                ),
-            ):
-                out[key].append(value)
+            _unpredicted(
+                out,
+                "reference: CPU ceiling",
+                f"{row.endpoint}: {row.rps:,.0f} RPS — the app's CPU ceiling for {kind_of} "
+                "endpoints on one pinned core; the capacity model caps predictions with it",
+                kind="reference",
+            )
             continue
         model = run.model(row.scenario, row.endpoint)
         record = records.get(row.scenario, {})
+        if model.get("concurrency") == "":  # the scenario gave this endpoint no model
+            _unpredicted(out, "no model given", f"{row.endpoint}: no model given (no prediction)")
+            continue
         concurrency = model.get("concurrency", "users")
         ceiling = ceil.get("sync" if concurrency == "threadpool" else "async")
         try:
@@ -105,19 +101,11 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
         except capacity.ModelError:
             pred = None
         if pred is None or not math.isfinite(pred.rps) or pred.rps <= 0:
-            for key, value in (
-                ("predicted_rps", np.nan),
-                ("binding", "not modelled"),
-                ("kind", ""),
-                ("ratio", np.nan),
-                ("finding", False),
-                (
-                    "sentence",
-                    f"{row.endpoint}: no capacity model (the CPU "
-                    "ceiling was not measured in this run)",
-                ),
-            ):
-                out[key].append(value)
+            _unpredicted(
+                out,
+                "not modelled",
+                f"{row.endpoint}: no capacity model (the CPU ceiling was not measured in this run)",
+            )
             continue
         ratio = row.rps / pred.rps
         sentence, binding, kind = pred.sentence(row.endpoint, row.rps), pred.binding, pred.kind
@@ -140,6 +128,19 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
         out["finding"].append(not RATIO_LOW <= ratio <= RATIO_HIGH)
         out["sentence"].append(sentence)
     return table.assign(**out)
+
+
+def _unpredicted(out: dict[str, list[Any]], binding: str, sentence: str, kind: str = "") -> None:
+    """A row without a prediction: a reference, no model given, or not modelled."""
+    for key, value in (
+        ("predicted_rps", np.nan),
+        ("binding", binding),
+        ("kind", kind),
+        ("ratio", np.nan),
+        ("finding", False),
+        ("sentence", sentence),
+    ):
+        out[key].append(value)
 
 
 def finding_text(row: Any) -> str:

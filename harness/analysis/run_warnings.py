@@ -72,3 +72,25 @@ def concurrency(run_dir: Path, run: Run) -> list[str]:
         "so both runs' figures are disturbed — run one at a time to quote them"
         for other in concurrent_runs(run_dir, run)
     ]
+
+
+def served(run: Run) -> list[str]:
+    """What a scenario not served by the bundled app lacks: said, never shown as zeros."""
+    out = []
+    for record in run.scenarios:
+        where = record.get("served_by", {})
+        if where.get("kind") != "target":
+            continue
+        url = where.get("target", "")
+        line = (
+            f"{record.get('name')}: served by {url}, a server the harness did not start — only "
+            "the load generator was pinned; the server's CPUs are its own"
+        )
+        if not record.get("app", {}).get("instrumented", False):
+            line += (
+                "; it does not serve /_bench/metrics, so its server-side signals (loop lag, "
+                "thread-pool tokens, CPU, RSS) are not available: add "
+                "install_instrumentation(app) to it (README: Measure your own app)"
+            )
+        out.append(line)
+    return out

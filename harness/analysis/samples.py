@@ -23,7 +23,7 @@ from harness.errors import BenchError
 from harness.results import Measurement, Run
 from locustfiles.protocol import SAMPLE_COLUMNS
 
-REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes"}
+REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes", "name"}  # files before mixes have no name
 PERCENTILES = (50, 90, 99)
 SERIES_BIN_S = 1.0  # the time series' bins (the timeline charts)
 SERIES_COLUMNS = ["t", "rps", "errors_per_s", "p50_ms", "p99_ms"]
@@ -35,6 +35,7 @@ DTYPES = {
     "status": "int64",
     "bytes": "int64",
     "error": "str",
+    "name": "str",
 }
 TIMEOUT = "timed out|Timeout"
 

@@ -1,8 +1,10 @@
-"""The app under test, served by uvicorn (one worker) on 127.0.0.1 the way a benchmark needs it.
+"""What serves a scenario, and the checks before any load.
 
-No access log (a log line per request costs the app about a third of its throughput on the
-fast endpoints), warnings only, the factory ``target_app.main:app_from_env`` reading its
-settings from ``BENCH_*`` variables. ``bench serve`` uses the same ``uvicorn_options``.
+Three sources (``Source``): the bundled app, a user's ASGI app (``--app module:attr``, wrapped
+unchanged by ``target_app/foreign.py``), both served by uvicorn (one worker) on 127.0.0.1 the
+way a benchmark needs it; or a server already running (``--target URL``), of which nothing is
+started. No access log (a log line per request costs the app about a third of its throughput on
+the fast endpoints), warnings only. ``bench serve`` uses the same ``uvicorn_options``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +27,67 @@ from harness.measure.processes import (
     free_port,
     wait_ready,
 )
+from scenarios.model import Endpoint, Scenario
+from target_app.foreign import LOAD_ERROR_PREFIX, AppSpec
+from target_app.instrumentation import INFO_PATH
 
 APP_FACTORY = "target_app.main:app_from_env"
+FOREIGN_FACTORY = "target_app.foreign:instrumented_from_env"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What serves a scenario: the bundled app, a user's app, or a running server."""
+
+    app: str = ""  # module:attr of a user's ASGI app
+    factory: bool = False
+    app_dir: str = ""
+    target: str = ""  # base URL of a server already running
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "target" if self.target else "app" if self.app else "bundled"
+
+    def spec(self) -> AppSpec:
+        return AppSpec(self.app, self.factory, self.app_dir)
+
+    def over(self, scenario: Scenario) -> Source:
+        """This source (given on the command line) if it names one, else the scenario's own."""
+        if self.app or self.target:
+            return replace(self, env={**scenario.env, **self.env})
+        return Source(
+            scenario.app,
+            scenario.factory,
+            scenario.app_dir,
+            scenario.target,
+            {**scenario.env, **self.env},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "app": self.app,
+            "factory": self.factory,
+            "app_dir": self.app_dir,
+            "target": self.target,
+            "env": sorted(self.env),  # names only: values may be secrets
+        }
 
 
 @dataclass
 class App:
-    process: ManagedProcess
+    """A server under load: its URL, its process (None for a target) and whether it serves the
+    instrumentation's ``/_bench/metrics``."""
+
+    process: ManagedProcess | None
     port: int
+    base_url: str = ""
+    metrics: bool = True
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return self.base_url or f"http://{HOST}:{self.port}"
 
 
 def uvicorn_options(
@@ -53,14 +104,14 @@ def uvicorn_options(
     }
 
 
-def uvicorn_argv(port: int) -> list[str]:
+def uvicorn_argv(port: int, factory: str = APP_FACTORY) -> list[str]:
     """The same as a command line, for the pinned child process."""
     options = uvicorn_options(port)
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        APP_FACTORY,
+        factory,
         "--factory",
         "--host",
         options["host"],
@@ -77,53 +128,121 @@ def uvicorn_argv(port: int) -> list[str]:
     ]
 
 
-def start_app(
-    children: Children,
-    *,
-    settings_env: Mapping[str, str],
-    log_path: Path,
-    cpus: Sequence[int],
-    port: int = 0,
-    ready_timeout_s: float = 30.0,
-) -> tuple[App, dict[str, Any]]:
-    """Start uvicorn with ``create_app`` from ``BENCH_*`` settings; wait for ``/_bench/info``."""
-    if port:
-        ensure_port_free(port)
-    else:
-        port = free_port()
-    env = {**os.environ, **settings_env, "PYTHONUNBUFFERED": "1"}
-    child = children.spawn("app", uvicorn_argv(port), log_path=log_path, cpus=cpus, env=env)
+@dataclass(frozen=True)
+class Launch:
+    """Where and how to start the app process."""
+
+    settings_env: Mapping[str, str]
+    log_path: Path
+    cpus: Sequence[int]
+    port: int = 0
+    ready_timeout_s: float = 30.0
+
+
+def start_app(children: Children, source: Source, launch: Launch) -> tuple[App, dict[str, Any]]:
+    """Serve the bundled app or a user's (``--app``) with uvicorn and wait for
+    ``/_bench/info``; or, for a ``--target``, check that it answers. Returns the app and what
+    its ``/_bench/info`` said."""
+    if source.kind == "target":
+        return connect_target(source.target)
+    if launch.port:
+        ensure_port_free(launch.port)
+    port = launch.port or free_port()
+    env = {**os.environ, **launch.settings_env, **source.env, "PYTHONUNBUFFERED": "1"}
+    factory = APP_FACTORY
+    if source.kind == "app":
+        env.update(source.spec().to_env())
+        factory = FOREIGN_FACTORY
+    argv = uvicorn_argv(port, factory)
+    child = children.spawn("app", argv, log_path=launch.log_path, cpus=launch.cpus, env=env)
     app = App(child, port)
-    info = wait_ready(child, f"{app.url}/_bench/info", ready_timeout_s, "the app")
+    try:
+        info = wait_ready(child, f"{app.url}{INFO_PATH}", launch.ready_timeout_s, "the app")
+    except BenchError:
+        _raise_load_error(child, source)
+        raise
     children.watch(child)  # from now on, the app exiting stops the run
     return app, info
 
 
-def check_endpoints(app: App, paths: Sequence[str], timeout_s: float) -> None:
-    """Request every endpoint before any load: a 4xx (a wrong path, a bad parameter) stops
-    the run with one line, and so does a 5xx three times in a row, instead of a measurement at
-    100 % errors. An endpoint slower than the timeout is left to the measurement, which counts
-    its timeouts."""
+def _raise_load_error(child: ManagedProcess, source: Source) -> None:
+    """A user's app that could not be loaded said why on one line: that line is the error."""
+    for line in reversed(child.tail(5).split(" | ")):
+        if line.startswith(LOAD_ERROR_PREFIX):
+            raise BenchError(f"--app {source.app}: {line.removeprefix(LOAD_ERROR_PREFIX)}")
+
+
+def connect_target(url: str, timeout_s: float = 5.0) -> tuple[App, dict[str, Any]]:
+    """A server the harness did not start: it must answer; its server-side signals are
+    available only if it serves the instrumentation (``install_instrumentation(app)``)."""
     with httpx.Client(timeout=timeout_s) as client:
-        for path in paths:
-            _check_endpoint(client, app.url, path)
+        try:
+            response = client.get(f"{url}{INFO_PATH}")
+        except httpx.HTTPError as exc:
+            raise BenchError(
+                f"--target {url}: nothing answers ({_reason(exc)}); start the server first"
+            ) from None
+    info: dict[str, Any] = {}
+    if response.status_code == 200:
+        try:
+            info = response.json()
+        except ValueError:
+            info = {}
+    instrumented = isinstance(info, dict) and bool(info.get("instrumented"))
+    if not instrumented:
+        info = {"instrumented": False, "server": response.headers.get("server", "")}
+    return App(None, 0, base_url=url, metrics=instrumented), info
 
 
-def _check_endpoint(client: httpx.Client, url: str, path: str, attempts: int = 3) -> None:
+def _reason(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    if "refused" in text.lower():
+        return "connection refused"
+    return " ".join(text.split())[:120]
+
+
+def check_endpoints(app: App, endpoints: Sequence[Endpoint], timeout_s: float) -> None:
+    """Request every endpoint once before any load, as the load generator will (method,
+    headers, body): no answer, a status the scenario does not expect (a wrong path, method or
+    body) or a body without the expected text stops the run with one line naming the endpoint,
+    instead of a measurement at 100 % errors. A 5xx is retried twice (a cold app). An endpoint
+    slower than the timeout is left to the measurement, which counts its timeouts."""
+    with httpx.Client(timeout=timeout_s) as client:
+        for endpoint in endpoints:
+            _check_endpoint(client, app.url, endpoint)
+
+
+def _check_endpoint(client: httpx.Client, url: str, endpoint: Endpoint, attempts: int = 3) -> None:
+    what = f"endpoint {endpoint.label!r} ({endpoint.method} {endpoint.path})"
+    headers = dict(endpoint.headers)
+    if endpoint.body and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/json"
     response: httpx.Response | None = None
     for _ in range(attempts):
         try:
-            response = client.get(f"{url}{path}")
+            response = client.request(
+                endpoint.method,
+                f"{url}{endpoint.path}",
+                headers=headers,
+                content=endpoint.body.encode() or None,
+            )
         except httpx.TimeoutException:
             return
         except httpx.HTTPError as exc:
-            raise BenchError(f"{path} did not answer before the load: {exc}") from None
-        if response.is_success or not response.is_server_error:
+            raise BenchError(f"{what} did not answer before the load: {_reason(exc)}") from None
+        if endpoint.expects(response.status_code) or not response.is_server_error:
             break
     assert response is not None
-    if not response.is_success:
+    if not endpoint.expects(response.status_code):
         detail = " ".join(response.text.split())[:200]
+        wanted = ", ".join(map(str, endpoint.expect_status)) or "2xx"
         raise BenchError(
-            f"{path} answered {response.status_code} {response.reason_phrase} ({detail}): "
-            "fix the scenario's path or parameters before measuring"
+            f"{what} answered {response.status_code} {response.reason_phrase} ({detail}), "
+            f"expected {wanted}: fix the scenario's path, method or body before measuring"
+        )
+    if endpoint.expect_body and endpoint.expect_body not in response.text:
+        detail = " ".join(response.text.split())[:120]
+        raise BenchError(
+            f"{what} answered {response.status_code} without {endpoint.expect_body!r} in its "
+            f"body ({detail}): is it the app you meant?"
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.measure.processes import Children, ManagedProcess
-from locustfiles.protocol import LoadSettings, Progress, WindowMeta
+from locustfiles.protocol import LoadSettings, Progress, RequestSpec, WindowMeta
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "endpoint.py"
 CLIENTS = {"raw": "RawEndpointUser", "fasthttp": "FastEndpointUser"}
@@ -30,11 +30,10 @@ class Ticker(Protocol):
 
 @dataclass(frozen=True)
 class Job:
-    """One measurement as the load generator runs it."""
+    """One measurement as the load generator runs it: one endpoint, or a weighted mix."""
 
     id: str
-    path: str
-    name: str
+    requests: tuple[RequestSpec, ...]
     users: int
     warmup_s: float
     duration_s: float
@@ -108,8 +107,7 @@ def argv(job: Job, host: str) -> list[str]:
 
 def settings(job: Job, files: Files) -> LoadSettings:
     return LoadSettings(
-        path=job.path,
-        name=job.name,
+        requests=job.requests,
         warmup_s=job.warmup_s,
         duration_s=job.duration_s,
         samples_file=str(files.samples),

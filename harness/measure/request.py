@@ -12,15 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from harness.errors import BenchError
+from harness.measure.app import Source
 from harness.measure.loadgen import CLIENTS
 from harness.measure.runner import RunOptions
 from harness.measure.services import DATABASES, ServiceOptions
 from scenarios import Scenario, Suite, resolve
 from scenarios.model import ScenarioError, parse_duration, parse_users
+from target_app.foreign import AppLoadError, AppSpec
 from target_app.settings import Settings
 
 MAX_UPSTREAM_LATENCY_S = 10.0
@@ -58,6 +61,11 @@ class RunRequest:
     calibrate: bool = True
     command: tuple[str, ...] = field(default=())
     allow_concurrent: bool = False
+    app: str | None = None
+    factory: bool = False
+    app_dir: str | None = None
+    env: Sequence[str] = ()
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,11 +95,59 @@ def prepare(request: RunRequest) -> Prepared:
         ),
         command=request.command,
         allow_concurrent=request.allow_concurrent,
+        source=source(request),
     )
     item, scenarios = _scenarios(request, parameters)
-    if request.calibrate and not any(s.name == "baseline" for s in scenarios):
+    bundled = all(options.source.over(s).kind == "bundled" for s in scenarios)
+    if not bundled and request.threadpool_tokens is not None:
+        raise OptionError(
+            "--threadpool-tokens",
+            "sizes the bundled app's thread pool; your app keeps its own (the run records it)",
+        )
+    # the calibration measures the bundled app's hello endpoints: meaningless for another app
+    if request.calibrate and bundled and not any(s.name == "baseline" for s in scenarios):
         scenarios.insert(0, calibration(scenarios))
     return Prepared(item.name, scenarios, options)
+
+
+def source(request: RunRequest) -> Source:
+    """``--app``/``--factory``/``--app-dir``/``--env``/``--target``, checked."""
+    env = parse_params(request.env, "--env", numbers=False)
+    if request.app and request.target:
+        raise OptionError("--target", "give --app (an app to serve) or --target, not both")
+    if not request.app and (request.factory or request.app_dir):
+        option = "--factory" if request.factory else "--app-dir"
+        raise OptionError(option, "applies to --app module:attr")
+    if request.target:
+        return Source(target=_target(request.target, request.client), env=env)
+    if not request.app:
+        return Source(env=env)
+    app_dir = ""
+    if request.app_dir:
+        folder = Path(request.app_dir)
+        if not folder.is_dir():
+            raise OptionError("--app-dir", f"{request.app_dir}: no such folder")
+        app_dir = str(folder.resolve())
+    try:
+        spec = AppSpec(request.app, request.factory, app_dir)
+    except AppLoadError as exc:
+        raise OptionError("--app", str(exc)) from None
+    return Source(spec.spec, spec.factory, spec.app_dir, env=env)
+
+
+def _target(url: str, client: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionError("--target", f"expected http://HOST:PORT, got {url!r}")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise OptionError("--target", f"give the server's base URL without a path, got {url!r}")
+    try:
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise OptionError("--target", f"bad port in {url!r}") from None
+    if parts.scheme == "https" and client == "raw":
+        raise OptionError("--target", "the raw client speaks plain HTTP: add --client fasthttp")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _scenarios(
@@ -134,14 +190,14 @@ def calibration(scenarios: list[Scenario]) -> Scenario:
     )
 
 
-def parse_params(values: Sequence[str], option: str) -> dict[str, Any]:
-    """``KEY=VALUE`` items (whole numbers become ints)."""
+def parse_params(values: Sequence[str], option: str, numbers: bool = True) -> dict[str, Any]:
+    """``KEY=VALUE`` items (whole numbers become ints, unless ``numbers`` is False)."""
     parsed: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key.isidentifier():
             raise OptionError(option, f"expected KEY=VALUE, got {item!r}")
-        parsed[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+        parsed[key] = int(raw) if numbers and raw.lstrip("-").isdigit() else raw
     return parsed
 
 

@@ -17,14 +17,23 @@ from typing import Any, Protocol
 
 from harness.errors import BenchError, Interrupted
 from harness.measure import metadata, services
-from harness.measure.app import App, check_endpoints, start_app
+from harness.measure.app import (
+    App,
+    Launch,
+    Source,
+    check_endpoints,
+    connect_target,
+    start_app,
+)
 from harness.measure.loadgen import Files, Job, LoadGenerator, Outcome
 from harness.measure.lock import machine_lock
 from harness.measure.metrics import MetricsPoller, wait_idle
 from harness.measure.pinning import Pinning
 from harness.measure.processes import Children, ensure_port_free
 from harness.results import Measurement, Run, new_run_dir, now_iso, point_latest, save
-from scenarios.model import Endpoint, Scenario
+from locustfiles.protocol import RequestSpec
+from scenarios.model import MIX, Endpoint, Scenario
+from target_app.instrumentation import METRICS_PATH
 from target_app.secrets import mask_secrets
 from target_app.settings import env_name
 
@@ -57,30 +66,46 @@ class RunOptions:
     services: services.ServiceOptions = field(default_factory=services.ServiceOptions)
     command: tuple[str, ...] = ()
     allow_concurrent: bool = False
+    source: Source = field(default_factory=Source)  # --app / --target (else the scenario's)
 
 
 @dataclass(frozen=True)
 class Step:
+    """One measurement: an endpoint alone, or a mix of endpoints (label, parts and weights)."""
+
     scenario: Scenario
-    endpoint: Endpoint
+    label: str
+    variant: str
+    parts: tuple[tuple[Endpoint, float], ...]
     users: int
     repeat: int
 
+    @classmethod
+    def solo(cls, scenario: Scenario, endpoint: Endpoint, users: int, repeat: int) -> Step:
+        return cls(scenario, endpoint.label, endpoint.variant, ((endpoint, 1.0),), users, repeat)
+
+    @property
+    def path(self) -> str:
+        """The endpoint's path; for a mix, each path with its share of requests."""
+        if len(self.parts) == 1:
+            return self.parts[0][0].path
+        total = sum(w for _, w in self.parts)
+        return " + ".join(f"{w / total:.0%} {e.method} {e.path}" for e, w in self.parts)
+
     @property
     def id(self) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", self.endpoint.label.lower()).strip("-")
+        slug = re.sub(r"[^a-z0-9]+", "-", self.label.lower()).strip("-")
         return f"{self.scenario.name}--{slug}--u{self.users}--r{self.repeat}"
 
     @property
     def title(self) -> str:
-        where = f"{self.endpoint.label} @ {self.users} users"
+        where = f"{self.label} @ {self.users} users"
         return f"{self.scenario.name}: {where} (#{self.repeat + 1})"
 
     def job(self, options: RunOptions) -> Job:
         return Job(
             id=self.id,
-            path=self.endpoint.path,
-            name=self.endpoint.label,
+            requests=tuple(RequestSpec.from_dict(e.request(w)) for e, w in self.parts),
             users=self.users,
             warmup_s=self.scenario.warmup_s,
             duration_s=self.scenario.duration_s,
@@ -90,11 +115,18 @@ class Step:
 
 
 def plan(scenario: Scenario) -> Iterator[Step]:
-    """Repeats outermost, then endpoints, then users levels."""
+    """Repeats outermost, then endpoints (alone, then mixed), then users levels."""
+    endpoints = scenario.rendered_endpoints()
+    by_label = {e.label: e for e in endpoints}
     for repeat in range(scenario.repeat):
-        for endpoint in scenario.rendered_endpoints():
+        for endpoint in endpoints:
+            if endpoint.solo:
+                for users in scenario.users:
+                    yield Step.solo(scenario, endpoint, users, repeat)
+        for mix in scenario.mixes:
+            parts = tuple((by_label[name], weight) for name, weight in mix.parts)
             for users in scenario.users:
-                yield Step(scenario, endpoint, users, repeat)
+                yield Step(scenario, mix.label, MIX, parts, users, repeat)
 
 
 def estimate_s(scenarios: list[Scenario]) -> float:
@@ -127,6 +159,10 @@ def run(
 ) -> tuple[Path, Run]:
     """Run every scenario into a new run folder; return it (also on Ctrl-C: marked incomplete)."""
     services.preflight(scenarios, options.services)
+    for scenario in scenarios:  # a running server that does not answer: before any folder
+        source = options.source.over(scenario)
+        if source.kind == "target":
+            connect_target(source.target)
     if options.port:
         ensure_port_free(options.port)
     with machine_lock(options.allow_concurrent) as holding:
@@ -210,18 +246,15 @@ def _start_scenario(
     where = services.Where(children, ctx.run_dir, ctx.pinning)
     started = services.start(scenario, where, ctx.options.services, dict(ctx.options.settings))
     env.update(started.env)
-    app, info = start_app(
-        children,
-        settings_env=env,
-        log_path=where.log(f"{scenario.name}-app.log"),
-        cpus=ctx.pinning.app,
-        port=ctx.options.port,
-    )
-    check_endpoints(
-        app, [e.path for e in scenario.rendered_endpoints()], ctx.options.request_timeout_s
-    )
+    source = ctx.options.source.over(scenario)
+    launch = Launch(env, where.log(f"{scenario.name}-app.log"), ctx.pinning.app, ctx.options.port)
+    app, info = start_app(children, source, launch)
+    check_endpoints(app, scenario.rendered_endpoints(), ctx.options.request_timeout_s)
     record = scenario.to_dict()
+    if source.kind != "bundled":  # what the capacity model may know of a foreign server
+        info.setdefault("settings", {**scenario.settings, **ctx.options.settings})
     record["app"] = info
+    record["served_by"] = source.to_dict()
     record["dependencies"] = started.record
     return app, record
 
@@ -230,15 +263,19 @@ def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measure
     def check() -> None:
         children.check(step.title)
 
-    if not wait_idle(f"{app.url}/_bench/metrics", check):
+    metrics_url = f"{app.url}{METRICS_PATH}"
+    if app.metrics and not wait_idle(metrics_url, check):
         ctx.progress.note("[yellow]the app still had requests in flight after 60s")
     files = Files.of(ctx.run_dir, step.id)
     metrics_path = ctx.run_dir / "metrics" / f"{step.id}.json"
     generator = LoadGenerator(step.job(ctx.options), files, app.url, ctx.pinning.loadgen)
     generator.start(children)
-    with MetricsPoller(f"{app.url}/_bench/metrics", interval_s=0.5) as poller:
+    if app.metrics:
+        with MetricsPoller(metrics_url, interval_s=0.5) as poller:
+            error = generator.follow(ctx.progress, check)
+        poller.save(metrics_path)
+    else:  # a target without the instrumentation: no server-side signals, said in the report
         error = generator.follow(ctx.progress, check)
-    poller.save(metrics_path)
     outcome = generator.finish(children, error)
     if not outcome.ok:
         ctx.progress.note(mask_secrets(f"[red]{step.title}: {outcome.error}"))
@@ -254,15 +291,15 @@ def record(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Me
     return Measurement(
         id=step.id,
         scenario=step.scenario.name,
-        endpoint=step.endpoint.label,
-        variant=step.endpoint.variant,
-        path=step.endpoint.path,
+        endpoint=step.label,
+        variant=step.variant,
+        path=step.path,
         users=step.users,
         repeat=step.repeat,
         warmup_s=step.scenario.warmup_s,
         duration_s=step.scenario.duration_s,
         samples=f"samples/{files.samples.name}" if files.samples.is_file() else "",
-        metrics=f"metrics/{metrics_path.name}",
+        metrics=f"metrics/{metrics_path.name}" if metrics_path.is_file() else "",
         window_start=meta.measure_start if meta else 0.0,
         window_end=meta.measure_end if meta else 0.0,
         loadgen_cpu_share=meta.loadgen_cpu_share if meta else 0.0,

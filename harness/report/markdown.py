@@ -20,11 +20,10 @@ def markdown(analysis: Analysis) -> str:
         f"{meta.get('cpu_model')} · {meta.get('cpu_count')} cores · Python {meta.get('python')} · "
         f"fastapi {pk.get('fastapi')} · uvicorn {pk.get('uvicorn')} · "
         f"{meta.get('pinning', {}).get('note', '')}",
-        "",
-        "| claim | verdict | evidence |",
-        "|---|---|---|",
     ]
-    lines += [f"| {c.claim} | **{c.verdict}** | {c.evidence} |" for c in analysis.claims]
+    if analysis.claims:  # claims are about the bundled app: none for another app's run
+        lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
+        lines += [f"| {c.claim} | **{c.verdict}** | {c.evidence} |" for c in analysis.claims]
     lines += [
         "",
         "| scenario | endpoint | users | RPS | 95% CI | predicted | measured/predicted "

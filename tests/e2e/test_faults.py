@@ -218,8 +218,8 @@ def test_a_killed_harness_leaves_no_postgres_and_its_folder_is_reaped(tmp_path: 
 @pytest.mark.parametrize(
     ("edit", "extra", "words"),
     [
-        (("/async/sleep?ms=10", "/nosuch"), (), "/nosuch answered 404 Not Found"),
-        (("?ms=10", "?ms={ms}"), ("--param", "ms=abc"), "?ms=abc answered 422"),
+        (("/async/sleep?ms=10", "/nosuch"), (), "GET /nosuch) answered 404 Not Found"),
+        (("?ms=10", "?ms={ms}"), ("--param", "ms=abc"), "?ms=abc) answered 422"),
     ],
 )
 def test_an_endpoint_that_fails_stops_the_run_before_any_load(

@@ -24,7 +24,7 @@ def test_repeats_are_outermost_then_endpoints_then_users(sleep: Scenario) -> Non
     steps = list(plan(sleep))
     labels = [e.label for e in sleep.rendered_endpoints()]
     expected = [(r, e, u) for r in range(2) for e in labels for u in (10, 50)]
-    assert [(s.repeat, s.endpoint.label, s.users) for s in steps] == expected
+    assert [(s.repeat, s.label, s.users) for s in steps] == expected
 
 
 def test_step_ids_are_unique_slugs_that_name_the_measurement(sleep: Scenario) -> None:
@@ -39,7 +39,7 @@ def test_step_ids_are_unique_slugs_that_name_the_measurement(sleep: Scenario) ->
 def test_a_label_with_symbols_becomes_a_clean_slug(sleep: Scenario) -> None:
     endpoint = sleep.endpoints[0]
     odd = type(endpoint)(**{**endpoint.__dict__, "label": "Async (httpx) / 2×"})
-    assert Step(sleep, odd, 10, 0).id == "sleep--async-httpx-2--u10--r0"
+    assert Step.solo(sleep, odd, 10, 0).id == "sleep--async-httpx-2--u10--r0"
 
 
 def test_the_estimate_counts_every_window_and_start_up(sleep: Scenario) -> None:
@@ -65,4 +65,4 @@ def test_locust_gets_all_users_at_once_and_a_backstop(sleep: Scenario, tmp_path:
     assert files.samples == tmp_path / "samples" / f"{job.id}.csv"
     settings = loadgen.settings(job, files)
     assert LoadSettings.from_env(settings.to_env()) == settings
-    assert settings.timeout_s == 7.0 and settings.path == job.path
+    assert settings.timeout_s == 7.0 and settings.requests == job.requests
