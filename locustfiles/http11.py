@@ -1,4 +1,5 @@
-"""HTTP/1.1 responses read from a byte stream: the parser of the lean load-generator client.
+"""HTTP/1.1 for the lean load-generator client: requests encoded (``encode``), responses read
+from a byte stream (``Reader``).
 
 Pure (no socket, no gevent, no Locust): ``Reader`` pulls bytes through a ``recv`` callable, so
 the parser is tested in the test process and ``rawhttp`` feeds it from a gevent socket. It reads
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from locustfiles.protocol import RequestSpec
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -156,3 +159,15 @@ def parse_host(host: str) -> tuple[str, int]:
     netloc = host[len("http://") :].split("/", 1)[0]
     name, _, port = netloc.rpartition(":")
     return (name, int(port)) if name else (netloc, 80)
+
+
+def encode(spec: RequestSpec, host: str, port: int) -> bytes:
+    """The request's bytes: method, path, Host, the spec's headers and its JSON body."""
+    lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in spec.headers]
+    body = spec.body.encode()
+    if body:
+        if not any(name.lower() == "content-type" for name, _ in spec.headers):
+            lines.append("Content-Type: application/json")
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

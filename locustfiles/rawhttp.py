@@ -19,7 +19,7 @@ import gevent
 from gevent import socket
 from locust.env import Environment
 
-from locustfiles.http11 import ProtocolError, Reader, Response, parse_host
+from locustfiles.http11 import ProtocolError, Reader, Response, encode, parse_host
 from locustfiles.protocol import RequestSpec
 
 __all__ = [
@@ -90,18 +90,6 @@ class RawHTTPClient:
             start_time=start_time,
             url=spec.path,
         )
-
-
-def encode(spec: RequestSpec, host: str, port: int) -> bytes:
-    """The request's bytes: method, path, Host, the spec's headers and its JSON body."""
-    lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {host}:{port}"]
-    lines += [f"{name}: {value}" for name, value in spec.headers]
-    body = spec.body.encode()
-    if body:
-        if not any(name.lower() == "content-type" for name, _ in spec.headers):
-            lines.append("Content-Type: application/json")
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def make_client(environment: Environment, host: Any, timeout_s: float) -> RawHTTPClient:
