@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from target_app.instrumentation import Instrumented, instrument
+from target_app.instrumentation import Signals, instrument
 
 ENV_APP = "BENCH_APP_SPEC"
 ENV_FACTORY = "BENCH_APP_FACTORY"
@@ -140,7 +140,7 @@ def describe(spec: AppSpec, app: Any) -> dict[str, Any]:
     }
 
 
-def instrumented_from_env() -> Instrumented:
+def instrumented_from_env() -> Any:
     """uvicorn's factory: load ``BENCH_APP_SPEC`` and wrap it; a failure is one line, then exit."""
     try:
         spec = AppSpec.from_env(os.environ)
@@ -148,4 +148,6 @@ def instrumented_from_env() -> Instrumented:
     except AppLoadError as exc:
         print(f"{LOAD_ERROR_PREFIX}{exc}", file=sys.stderr, flush=True)
         raise SystemExit(LOAD_ERROR_EXIT) from None
+    if isinstance(getattr(getattr(app, "state", None), "signals", None), Signals):
+        return app  # it serves the instrumentation already (install_instrumentation)
     return instrument(app, info=lambda: describe(spec, app))
