@@ -34,8 +34,8 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
 
 lint: install
-	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles scripts tests
-	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles scripts tests
+	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles scripts tests examples
+	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles scripts tests examples
 	$(BIN)/mypy bench.py target_app harness scenarios scripts locustfiles/protocol.py locustfiles/http11.py locustfiles/window.py
 
 clean:

@@ -121,3 +121,14 @@ def test_only_keeps_the_endpoints_a_kept_mix_needs(tmp_path: Path) -> None:
     scenario = _load(tmp_path).only(["busy"])  # type: ignore[attr-defined]
     assert [(e.label, e.solo) for e in scenario.endpoints] == [("list", False), ("slow", False)]
     assert [s.label for s in plan(scenario)] == ["busy"]
+
+
+def test_the_shipped_example_of_an_own_app_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop" / "shop.toml"
+    scenario = load_file(example)
+    assert scenario.app == "app:app"  # type: ignore[union-attr]
+    assert Path(scenario.app_dir) == example.parent  # type: ignore[union-attr]
+    assert [m.label for m in scenario.mixes] == [  # type: ignore[union-attr]
+        "shop traffic",
+        "shop traffic with reports",
+    ]
