@@ -19,7 +19,7 @@ import json
 import math
 import os
 import socket
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from harness.files import write_atomic
 from target_app.secrets import mask_secrets
 
 SCHEMA = 2
+MIX = "mix"  # the variant of a measurement that drove several endpoints at once
 READABLE_SCHEMAS = (1, 2)
 RESULTS_FILE = "results.json"
 # written into a run's folder by another run that measured beside it (--allow-concurrent)
@@ -63,6 +64,9 @@ class Measurement:
     loadgen_cpu_warning: bool
     status: str = "ok"
     error: str = ""
+    # Analysis only, never saved: the endpoint this stands for inside a mix's samples (the
+    # rows whose ``name`` is it); "" = every row. See ``Run.parts``.
+    only: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -75,7 +79,8 @@ class Measurement:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
         names = {f.name for f in fields(cls)}
-        missing = sorted(n for n in names if n not in data and n not in ("status", "error"))
+        optional = ("status", "error", "only")
+        missing = sorted(n for n in names if n not in data and n not in optional)
         if missing:
             raise ValueError(f"measurement {data.get('id', '?')}: missing {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -122,8 +127,34 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["measurements"] = [asdict(m) for m in self.measurements]
+        data["measurements"] = [
+            {k: v for k, v in asdict(m).items() if k != "only"} for m in self.measurements
+        ]
         return data
+
+    def parts(self, measurement: Measurement) -> list[Measurement]:
+        """A mix measurement seen per endpoint: one ``Measurement`` per part, labelled
+        "<endpoint> (in <mix>)", with the endpoint's variant and path, reading only its rows
+        of the shared samples file ([] for a measurement that is not a mix)."""
+        if measurement.variant != MIX:
+            return []
+        record = next((s for s in self.scenarios if s.get("name") == measurement.scenario), {})
+        mix = next((x for x in record.get("mixes", []) if x["label"] == measurement.endpoint), None)
+        endpoints = {e["label"]: e for e in record.get("endpoints", [])}
+        found = []
+        for name, _weight in mix["parts"] if mix else []:
+            endpoint = endpoints.get(name, {})
+            found.append(
+                replace(
+                    measurement,
+                    id=f"{measurement.id}--{name}",
+                    endpoint=f"{name} (in {measurement.endpoint})",
+                    variant=endpoint.get("variant", "sync"),
+                    path=endpoint.get("path", ""),
+                    only=name,
+                )
+            )
+        return found
 
 
 def now_iso() -> str:

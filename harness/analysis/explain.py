@@ -84,6 +84,9 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
                 kind="reference",
             )
             continue
+        if row.variant == "mix" or getattr(row, "mix", ""):
+            _unpredicted(out, "mixed traffic", f"{row.endpoint}: see Mixed traffic")
+            continue
         model = run.model(row.scenario, row.endpoint)
         record = records.get(row.scenario, {})
         if model.get("concurrency") == "":  # the scenario gave this endpoint no model

@@ -93,7 +93,7 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
         return _empty_samples()
     path = run_dir / measurement.samples
     _stamp(path)  # a missing file is one line naming it, as for ``digest``
-    frame = _read_samples(str(path))
+    frame = _only(_read_samples(str(path)), measurement.only)
     frame["in_window"] = (frame["end"] >= measurement.window_start) & (
         frame["end"] <= measurement.window_end
     )
@@ -107,13 +107,33 @@ def digest(run_dir: Path, measurement: Measurement) -> Digest:
     if not measurement.samples:
         return _digest_of(_empty_samples(), measurement.window_start, measurement.window_end)
     path = run_dir / measurement.samples
-    return _digest(str(path), _stamp(path), measurement.window_start, measurement.window_end)
+    window = (measurement.window_start, measurement.window_end)
+    return _digest(str(path), _stamp(path), *window, measurement.only)
 
 
 @functools.lru_cache(maxsize=4096)
-def _digest(path: str, stamp: int, window_start: float, window_end: float) -> Digest:
-    """One parse of a samples file (of this version) for one window; the rows are dropped."""
-    return _digest_of(_read_samples(path), window_start, window_end)
+def _digest(path: str, stamp: int, window_start: float, window_end: float, only: str) -> Digest:
+    """One parse of a samples file (of this version) for one window; the rows are dropped.
+    With ``only``, the rows of that endpoint of a mix (its parts share the file's parse)."""
+    frame = _parsed(path, stamp) if only else _read_samples(path)
+    return _digest_of(_only(frame, only), window_start, window_end)
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(path: str, stamp: int) -> pd.DataFrame:
+    """A mix's file, parsed once for its parts (two files at most are kept)."""
+    return _read_samples(path)
+
+
+def _only(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows of one endpoint of a mix (all rows when ``name`` is "")."""
+    if not name:
+        return frame
+    if "name" not in frame.columns:
+        return frame.iloc[0:0]
+    kept = frame[frame["name"] == name]
+    kept.attrs = {**frame.attrs, "bad_rows": 0}  # counted once, on the whole mix
+    return kept
 
 
 def _digest_of(frame: pd.DataFrame, window_start: float, window_end: float) -> Digest:
@@ -327,6 +347,6 @@ def bin_rps(run_dir: Path, measurement: Measurement, bin_s: float | None = None)
 def bins_by_group(run_dir: Path, run: Run) -> dict[tuple[str, str, int], np.ndarray]:
     """Per-second RPS bins pooled over repeats, keyed by (scenario, endpoint, users)."""
     pooled: dict[tuple[str, str, int], list[np.ndarray]] = {}
-    for m in run.measurements:
+    for m in (m for whole in run.measurements for m in (whole, *run.parts(whole))):
         pooled.setdefault((m.scenario, m.endpoint, m.users), []).append(bin_rps(run_dir, m))
     return {key: np.concatenate(parts) for key, parts in pooled.items()}

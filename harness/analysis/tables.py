@@ -22,7 +22,7 @@ SATURATED_SHARE = 0.90
 KEYS = ["scenario", "endpoint", "variant", "users"]
 
 
-def summarize_measurement(run_dir: Path, measurement: Measurement) -> dict[str, Any]:
+def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = "") -> dict[str, Any]:
     found = digest(run_dir, measurement).stats
     duration = measurement.window_end - measurement.window_start or measurement.duration_s
     row: dict[str, Any] = {
@@ -50,6 +50,8 @@ def summarize_measurement(run_dir: Path, measurement: Measurement) -> dict[str, 
         "bad_rows": found.bad_rows,
         "empty_file": found.empty_file,
         "samples_file": measurement.samples,
+        "mix": mix,  # for an endpoint's share of a mix: the mix's label
+        "part": measurement.only,
     }
     for p in PERCENTILES:
         row[f"p{p}_ms"] = found.percentiles[p]
@@ -80,8 +82,11 @@ def _server_signals(series: list[ServerSample], m: Measurement) -> dict[str, Any
 
 
 def summarize(run_dir: Path, run: Run) -> pd.DataFrame:
-    """One row per measurement, in run order."""
-    rows = [summarize_measurement(run_dir, m) for m in run.measurements]
+    """One row per measurement, in run order; a mix's row is followed by one per endpoint."""
+    rows = []
+    for whole in run.measurements:
+        rows.append(summarize_measurement(run_dir, whole))
+        rows += [summarize_measurement(run_dir, p, whole.endpoint) for p in run.parts(whole)]
     return pd.DataFrame(rows)
 
 
@@ -110,6 +115,8 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         loop_lag_mean_ms=("loop_lag_mean_ms", "median"),
         threadpool_busy_max=("threadpool_busy_max", "max"),
         app_cpu_share=("app_cpu_share", "median"),
+        mix=("mix", "first"),
+        part=("part", "first"),
     ).reset_index()
     table["rps_std"] = table["rps_std"].fillna(0.0)
     table["rps_cv"] = np.where(table["rps"] > 0, table["rps_std"] / table["rps"], 0.0)

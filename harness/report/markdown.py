@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.analysis.analyze import Analysis
-from harness.analysis.formatting import fmt
+from harness.analysis.formatting import fmt, times
 from harness.files import write_atomic
 
 
@@ -47,12 +47,37 @@ def markdown(analysis: Analysis) -> str:
         lines += [
             f"- {c['scenario']} @ {c['users']} users: {c['verdict']}" for c in analysis.comparisons
         ]
+    lines += _mixes(analysis)
     if analysis.findings:
         lines += ["", "**Findings** (measured/predicted outside 0.8–1.1):", ""]
         lines += [f"- {f}" for f in analysis.findings]
     if analysis.warnings:
         lines += ["", "**Warnings:**", ""] + [f"- {w}" for w in analysis.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _mixes(analysis: Analysis) -> list[str]:
+    """Mixed traffic: each endpoint of a mix beside itself alone, and who starved whom."""
+    if not analysis.mixes:
+        return []
+    lines = ["", "**Mixed traffic** (each endpoint in the mix vs alone, same users):"]
+    for m in analysis.mixes:
+        lines += [
+            "",
+            f"- {m.sentence}",
+            "",
+            "| endpoint | share asked / measured | RPS | p50 ms | p99 ms | alone p50 / p99 ms "
+            "| p50 × |",
+            "|---|---|---:|---:|---:|---|---:|",
+        ]
+        lines += [
+            f"| {p.endpoint} | {fmt('{:.0%}', p.asked_share)} / {fmt('{:.0%}', p.measured_share)} "
+            f"| {p.rps:,.1f} | {p.p50_ms:,.1f} | {p.p99_ms:,.1f} | "
+            f"{fmt('{:,.1f}', p.solo_p50_ms)} / {fmt('{:,.1f}', p.solo_p99_ms)} "
+            f"| {times(p.p50_ratio)} |"
+            for p in m.parts
+        ]
+    return lines
 
 
 def write(analysis: Analysis) -> Path:

@@ -78,6 +78,7 @@ def _page(analysis: Analysis, charts: Mapping[str, list[str]]) -> str:
             claims=analysis.claims,
             biggest=analysis.biggest,
             saturated=analysis.saturated,
+            mixes=analysis.mixes,
         )
     )
 

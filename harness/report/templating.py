@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from harness.analysis.formatting import fmt
+from harness.analysis.formatting import fmt, times
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -33,5 +33,6 @@ def environment() -> Environment:
         num=lambda v: fmt("{:,.0f}", v),
         rps=lambda v: fmt("{:,.1f}", v),
         ratio=lambda v: fmt("{:.2f}", v),
+        times=times,
     )
     return env
