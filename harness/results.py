@@ -19,6 +19,7 @@ import json
 import math
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,6 +274,9 @@ class ServerSample:
     loop_lag_mean_ms: float
     threadpool_busy_max: float  # NaN when the app has no thread-pool gauge
     poll_ms: float
+    # cumulative time the event loop was blocked, per route and frame (the app's watchdog);
+    # None when the app did not record it
+    blocked: Mapping[str, Any] | None = None
 
     @classmethod
     def from_snapshot(cls, snap: dict[str, Any]) -> ServerSample:
@@ -289,6 +293,7 @@ class ServerSample:
             loop_lag_mean_ms=float(lag.get("mean", math.nan)),
             threadpool_busy_max=math.nan if busy is None else float(busy),
             poll_ms=float(snap.get("poll_ms", math.nan)),
+            blocked=snap.get("blocked"),
         )
 
 
@@ -310,6 +315,19 @@ def load_metrics(run_dir: Path, measurement: Measurement) -> list[ServerSample]:
         AttributeError,
     ) as exc:
         raise BenchError(f"{path}: unreadable server metrics ({exc})") from None
+
+
+def load_metrics_base(run_dir: Path, measurement: Measurement) -> ServerSample | None:
+    """The snapshot read just before a measurement's load (cumulative totals to subtract);
+    None for runs that did not keep it."""
+    path = run_dir / measurement.metrics
+    if not measurement.metrics or not path.is_file():
+        return None
+    try:
+        base = json.loads(path.read_text(encoding="utf-8")).get("base")
+        return ServerSample.from_snapshot(base) if base else None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def concurrent_runs(run_dir: Path, run: Run) -> list[dict[str, Any]]:

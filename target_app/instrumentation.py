@@ -23,6 +23,8 @@ import anyio.to_thread
 import psutil
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from target_app.watchdog import Watchdog
+
 Gauge = Callable[[], float]
 
 
@@ -37,6 +39,7 @@ def package_versions(names: tuple[str, ...] | list[str]) -> dict[str, str]:
     return versions
 
 
+WATCHDOG_ENV = "BENCH_WATCHDOG_MS"  # how often the watchdog checks the loop; 0 = off
 BENCH_PREFIX = "/_bench"
 METRICS_PATH = f"{BENCH_PREFIX}/metrics"
 INFO_PATH = f"{BENCH_PREFIX}/info"
@@ -82,6 +85,7 @@ class Signals:
     last_tick: float = field(default_factory=time.perf_counter)
     # the scope of the request each running task serves (who is on the loop right now)
     running: dict[asyncio.Task[Any] | None, Scope] = field(default_factory=dict)
+    watchdog: Watchdog | None = None
 
     def register_gauge(self, name: str, gauge: Gauge) -> None:
         """A workload family exposes e.g. its DB pool's checked-out connections."""
@@ -125,6 +129,7 @@ class Signals:
             "loop_ticks_total": self.ticks_total,
             "loop_lag_ms_max_total": self.lag_ms_max_total,
             "gauges": gauges,
+            "blocked": self.watchdog.blocked.snapshot() if self.watchdog else None,
         }
 
 
@@ -209,11 +214,18 @@ class Instrumented:
 
     def _start(self) -> None:
         interval_s = self.signals.lag_interval_ms / 1000.0
+        self.signals.last_tick = time.perf_counter()
         self._ticker = asyncio.get_running_loop().create_task(
             sample_loop_lag(self.signals, interval_s), name="bench-loop-lag"
         )
+        every_ms = float(os.environ.get(WATCHDOG_ENV, "10") or 0)
+        if every_ms > 0:  # who blocks the loop (target_app/watchdog.py); 0 turns it off
+            self.signals.watchdog = Watchdog(self.signals, interval_s=every_ms / 1000.0)
+            self.signals.watchdog.start()
 
     async def _stop(self) -> None:
+        if self.signals.watchdog is not None:
+            self.signals.watchdog.stop()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from harness import results
-from harness.analysis import claims, explain, headlines, mixes, run_warnings, stats
+from harness.analysis import blocking, claims, explain, headlines, mixes, run_warnings, stats
 from harness.analysis.samples import bins_by_group
 from harness.analysis.tables import aggregate, summarize
 
@@ -39,6 +39,7 @@ class Analysis:
     headlines: list[str] = field(default_factory=list)
     biggest: list[dict[str, Any]] = field(default_factory=list)
     mixes: list[mixes.Mixed] = field(default_factory=list)
+    blocking: list[blocking.Blocking] = field(default_factory=list)
 
     @property
     def saturated(self) -> bool:
@@ -87,6 +88,7 @@ def interpret(found: Analysis) -> Analysis:
         found.headlines = headlines.headlines_for(table)
         found.biggest = headlines.biggest(found.comparisons)
         found.mixes = mixes.mixes(run, table)
+    found.blocking = blocking.blocking_by_measurement(found.run_dir, run.measurements)
     found.claims = claims.check(run, table, bins)
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
     found.warnings += run_warnings.concurrency(found.run_dir, run)

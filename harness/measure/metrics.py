@@ -26,6 +26,7 @@ class MetricsPoller:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.series: list[dict[str, Any]] = []
+        self.base: dict[str, Any] | None = None  # the first read: cumulative totals before
         self.errors = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="metrics-poller", daemon=True)
@@ -57,6 +58,8 @@ class MetricsPoller:
                     snapshot["asked"] = asked
                     if not first:  # the first read only closes the previous window
                         self.series.append(snapshot)
+                    else:  # its cumulative totals are where this measurement starts from
+                        self.base = snapshot
                     first = False
                 self._stop.wait(max(0.0, self.interval_s - (time.time() - asked)))
 
@@ -66,6 +69,7 @@ class MetricsPoller:
             "interval_s": self.interval_s,
             "errors": self.errors,
             "series": self.series,
+            "base": self.base,
         }
         write_atomic(path, json.dumps(doc, indent=0, sort_keys=True))
 

@@ -48,6 +48,7 @@ def markdown(analysis: Analysis) -> str:
             f"- {c['scenario']} @ {c['users']} users: {c['verdict']}" for c in analysis.comparisons
         ]
     lines += _mixes(analysis)
+    lines += _blocking(analysis)
     if analysis.findings:
         lines += ["", "**Findings** (measured/predicted outside 0.8–1.1):", ""]
         lines += [f"- {f}" for f in analysis.findings]
@@ -77,6 +78,24 @@ def _mixes(analysis: Analysis) -> list[str]:
             f"| {times(p.p50_ratio)} |"
             for p in m.parts
         ]
+    return lines
+
+
+def _blocking(analysis: Analysis) -> list[str]:
+    """Who blocked the event loop, per measurement that had a blocker (the app's watchdog)."""
+    found = [b for b in analysis.blocking if b.blockers]
+    if not found:
+        return []
+    lines = ["", "**Who blocked the event loop** (route, time the loop was held, top frame):", ""]
+    for b in found:
+        m = b.measurement
+        for x in b.blockers:
+            top = x.frames[0] if x.frames else None
+            frame = f" — `{top.frame}`: `{top.line}`" if top and top.line else ""
+            lines.append(
+                f"- {m.scenario} / {m.endpoint} @ {m.users} users: `{x.route}` "
+                f"{x.seconds:.2f} s ({x.share:.0%} of the window){frame}"
+            )
     return lines
 
 

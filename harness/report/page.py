@@ -45,6 +45,9 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
                 },
                 "extra": app.get("extra", {}),
                 "dependencies": record.get("dependencies", {}),
+                "blocking": [
+                    b for b in analysis.blocking if b.measurement.scenario == name and b.recorded
+                ],
                 "failed": [
                     {"endpoint": f.endpoint, "users": f.users, "error": _error_of(run, f.id)}
                     for f in failed.itertuples()
