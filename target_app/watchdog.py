@@ -67,11 +67,15 @@ class Blocked:
     threshold_ms: float
     total_s: float = 0.0
     routes: dict[str, RouteBlock] = field(default_factory=dict)
+    cpu_s: float = 0.0  # the watchdog thread's own CPU time: its cost, measured
+    errors: int = 0  # samples it could not take
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "threshold_ms": self.threshold_ms,
             "total_s": self.total_s,
+            "cpu_s": self.cpu_s,
+            "errors": self.errors,
             "routes": [
                 {
                     "route": route,
@@ -79,7 +83,7 @@ class Blocked:
                     "samples": block.samples,
                     "frames": [
                         {"frame": f, "line": b.line, "context": b.context, "seconds": b.seconds}
-                        for f, b in block.frames.items()
+                        for f, b in list(block.frames.items())
                     ],
                 }
                 for route, block in list(self.routes.items())
@@ -109,8 +113,9 @@ def describe(frame: FrameType | None) -> tuple[str, str]:
         shown = name
     if shown.startswith(".."):
         shown = os.path.join(os.path.basename(os.path.dirname(name)), os.path.basename(name))
-    where = f"{shown}:{frame.f_lineno} {frame.f_code.co_name}"
-    return where, linecache.getline(name, frame.f_lineno).strip()
+    line = frame.f_lineno or 0  # None for a frame caught between two lines
+    where = f"{shown}:{line} {frame.f_code.co_name}"
+    return where, linecache.getline(name, line).strip() if line else ""
 
 
 def route_of(scope: dict[str, Any] | None) -> str:
@@ -154,11 +159,15 @@ class Watchdog:
             due = self.signals.last_tick + tick_s  # when the ticker should have run again
             if now - due > self.threshold_s:
                 since = previous if stalled else due  # the first detection counts from due
-                self._sample(max(0.0, now - max(since, due)))
+                try:
+                    self._sample(max(0.0, now - max(since, due)))
+                except Exception:  # noqa: BLE001 (a frame in a state we did not foresee)
+                    self.blocked.errors += 1  # the watchdog must outlive any odd frame
                 stalled = True
             else:
                 stalled = False
             previous = now
+            self.blocked.cpu_s = time.thread_time()
 
     def _sample(self, seconds: float) -> None:
         frame = sys._current_frames().get(self._loop_thread)
