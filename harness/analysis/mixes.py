@@ -20,6 +20,7 @@ from harness.analysis import capacity, explain
 from harness.results import MIX, Run
 
 SLOWER = 1.5  # a p50 this many times its solo figure counts as "slowed down"
+SLOWER_TAIL = 3.0  # … or a p99 this many times (a queue that some requests hit)
 SATURATED = 0.9  # a shared limit held this full on average is saturated
 
 
@@ -136,21 +137,24 @@ def _sentence(
     run: Run, record: dict[str, Any], mixed: Any, rows: pd.DataFrame, parts: tuple[Part, ...]
 ) -> str:
     where = f"{mixed.endpoint} @ {mixed.users} users"
-    slowed = [p for p in parts if p.p50_ratio >= SLOWER]
+    slowed = [p for p in parts if p.p50_ratio >= SLOWER or p.p99_ratio >= SLOWER_TAIL]
     if not slowed:
         measured = [p for p in parts if not math.isnan(p.p50_ratio)]
         if not measured:
             return f"{where}: no endpoint of the mix was measured alone at these users"
         return (
-            f"{where}: no endpoint slowed down beside the others (p50 within {SLOWER:g}× of alone)"
+            f"{where}: no endpoint slowed down beside the others (p50 within {SLOWER:g}×, "
+            f"p99 within {SLOWER_TAIL:g}× of alone)"
         )
-    victim = max(slowed, key=lambda p: p.p50_ratio)
+    victim = max(slowed, key=lambda p: max(p.p50_ratio, p.p99_ratio))
     others = ", ".join(p.endpoint for p in parts if p is not victim)
-    head = (
-        f"{where}: {victim.endpoint}'s p50 rose {victim.p50_ratio:,.1f}× "
-        f"({victim.solo_p50_ms:,.1f} → {victim.p50_ms:,.1f} ms; p99 {victim.solo_p99_ms:,.0f} → "
-        f"{victim.p99_ms:,.0f} ms) beside {others}"
-    )
+    p50 = f"p50 {victim.solo_p50_ms:,.1f} → {victim.p50_ms:,.1f} ms"
+    p99 = f"p99 {victim.solo_p99_ms:,.0f} → {victim.p99_ms:,.0f} ms"
+    if victim.p50_ratio >= victim.p99_ratio:
+        what = f"p50 rose {victim.p50_ratio:,.1f}× ({p50}; {p99})"
+    else:
+        what = f"p99 rose {victim.p99_ratio:,.1f}× ({p99}; {p50})"
+    head = f"{where}: {victim.endpoint}'s {what} beside {others}"
     return f"{head} — {_cause(run, record, mixed, rows)}"
 
 

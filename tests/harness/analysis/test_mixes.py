@@ -106,7 +106,7 @@ def test_the_slowed_endpoint_and_the_full_pool_are_named(run_dir: Path) -> None:
     fast = next(p for p in mixed.parts if p.endpoint == "fast")
     assert fast.p50_ratio == pytest.approx(10.0)
     assert fast.asked_share == pytest.approx(0.9) and fast.measured_share == pytest.approx(0.9)
-    assert "fast's p50 rose 10.0× (10.0 → 100.0 ms" in mixed.sentence
+    assert "fast's p50 rose 10.0× (p50 10.0 → 100.0 ms" in mixed.sentence
     assert "the thread pool was full" in mixed.sentence
     assert "held 4.0 of 4 tokens" in mixed.sentence
 
