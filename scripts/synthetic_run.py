@@ -189,7 +189,8 @@ def metadata() -> dict[str, object]:
 def build(out: Path, scenario: str, samples: int, seed: int) -> Path:
     """Write ``OUT/synthetic-<scenario>-<samples>``: about ``samples`` samples in all."""
     item, scenarios = resolve(scenario)
-    steps = [step for s in scenarios for step in plan(s)]
+    # mixes are left out: one samples file with several endpoints is not modelled here
+    steps = [step for s in scenarios for step in plan(s) if len(step.parts) == 1]
     rng = np.random.default_rng(seed)
     run_dir = out / f"synthetic-{item.name}-{samples}"
     for sub in ("samples", "metrics", "logs"):

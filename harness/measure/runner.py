@@ -85,6 +85,11 @@ class Step:
         return cls(scenario, endpoint.label, endpoint.variant, ((endpoint, 1.0),), users, repeat)
 
     @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint measured (a mix's first one)."""
+        return self.parts[0][0]
+
+    @property
     def path(self) -> str:
         """The endpoint's path; for a mix, each path with its share of requests."""
         if len(self.parts) == 1:
