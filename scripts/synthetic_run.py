@@ -112,6 +112,7 @@ def write_samples(
             "status": np.where(errors == "", 200, 500),
             "bytes": 19,
             "error": errors,
+            "name": step.endpoint.label,  # the recorder names each request's endpoint
         },
         columns=list(SAMPLE_COLUMNS),
     )

@@ -95,8 +95,10 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     for m in results["measurements"]:
         assert m["status"] == "ok", m
         samples = (run_dir / m["samples"]).read_text().splitlines()
-        assert samples[0] == "start,elapsed_ms,status,bytes,error"
+        assert samples[0] == "start,elapsed_ms,status,bytes,error,name"
         assert len(samples) > 50
+        # each request names its endpoint (what a mix's rows are split by)
+        assert {row.rsplit(",", 1)[1] for row in samples[1:]} == {m["endpoint"]}
     pngs = sorted(p.name for p in run_dir.glob("*.png"))
     tiny = [f"{kind}-tiny.png" for kind in ("latency", "rps", "signals", "sweep", "timeline")]
     assert set(tiny) <= set(pngs)
