@@ -274,8 +274,9 @@ class ServerSample:
     loop_lag_mean_ms: float
     threadpool_busy_max: float  # NaN when the app has no thread-pool gauge
     poll_ms: float
-    # cumulative time the event loop was blocked, per route and frame (the app's watchdog);
-    # None when the app did not record it
+    # cumulative time the event loop was blocked, per route and frame (the app's watchdog,
+    # checked by ``blocked_totals``); None when the app did not record it (older runs, or
+    # BENCH_WATCHDOG_MS=0)
     blocked: Mapping[str, Any] | None = None
 
     @classmethod
@@ -293,8 +294,40 @@ class ServerSample:
             loop_lag_mean_ms=float(lag.get("mean", math.nan)),
             threadpool_busy_max=math.nan if busy is None else float(busy),
             poll_ms=float(snap.get("poll_ms", math.nan)),
-            blocked=snap.get("blocked"),
+            blocked=blocked_totals(snap.get("blocked")),
         )
+
+
+def blocked_totals(doc: Any) -> dict[str, Any] | None:
+    """The watchdog's ``"blocked"`` snapshot with every field the analysis reads, typed:
+    ``{"threshold_ms", "total_s", "cpu_s", "routes": [{"route", "seconds", "samples",
+    "frames": [{"frame", "line", "context", "seconds"}]}]}``. A damaged one raises (KeyError,
+    TypeError, ValueError), which ``load_metrics`` reports with the file's name."""
+    if doc is None:
+        return None
+    routes = [
+        {
+            "route": str(r["route"]),
+            "seconds": float(r["seconds"]),
+            "samples": int(r.get("samples", 0)),
+            "frames": [
+                {
+                    "frame": str(f["frame"]),
+                    "line": str(f.get("line", "")),
+                    "context": str(f.get("context", "")),
+                    "seconds": float(f["seconds"]),
+                }
+                for f in r.get("frames", [])
+            ],
+        }
+        for r in doc.get("routes", [])
+    ]
+    return {
+        "threshold_ms": float(doc.get("threshold_ms", 0.0)),
+        "total_s": float(doc.get("total_s", 0.0)),
+        "cpu_s": float(doc.get("cpu_s", math.nan)),  # the watchdog thread's own CPU time
+        "routes": routes,
+    }
 
 
 def load_metrics(run_dir: Path, measurement: Measurement) -> list[ServerSample]:

@@ -92,8 +92,9 @@ def _blocking(analysis: Analysis) -> list[str]:
         for x in b.blockers:
             top = x.frames[0] if x.frames else None
             frame = f" — `{top.frame}`: `{top.line}`" if top and top.line else ""
+            repeat = f" (#{m.repeat + 1})" if m.repeat else ""
             lines.append(
-                f"- {m.scenario} / {m.endpoint} @ {m.users} users: `{x.route}` "
+                f"- {m.scenario} / {m.endpoint} @ {m.users} users{repeat}: `{x.route}` "
                 f"{x.seconds:.2f} s ({x.share:.0%} of the window){frame}"
             )
     return lines

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from harness.analysis.blocking import NO_USER_CODE, blocking
-from harness.results import Measurement, ServerSample
+from harness.errors import BenchError
+from harness.results import Measurement, ServerSample, load_metrics
 
 T0 = 1_700_000_000.0
 
@@ -64,3 +68,16 @@ def test_nothing_blocked_and_not_recorded_differ() -> None:
     assert clean.recorded and not clean.blockers
     old = ServerSample(T0, 0.0, 0.0, 0, 0.0, 1.0, 1.0, 1.0, 1.0)
     assert not blocking([old], _m()).recorded
+
+
+def test_a_damaged_blocked_snapshot_names_its_file(tmp_path: Path) -> None:
+    m = replace(_m(), metrics="metrics/m.json")
+    (tmp_path / "metrics").mkdir()
+    good = {"t": T0, "blocked": {"threshold_ms": 20, "total_s": 1, "routes": []}}
+    bad = {"t": T0 + 1, "blocked": {"routes": [{"route": "GET /p"}]}}  # no seconds
+    (tmp_path / m.metrics).write_text(json.dumps({"series": [good]}))
+    (sample,) = load_metrics(tmp_path, m)
+    assert sample.blocked is not None and math.isnan(sample.blocked["cpu_s"])
+    (tmp_path / m.metrics).write_text(json.dumps({"series": [good, bad]}))
+    with pytest.raises(BenchError, match=r"m\.json: unreadable server metrics"):
+        load_metrics(tmp_path, m)
