@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from harness.errors import BenchError, Terminated
@@ -63,7 +64,9 @@ class OneLineErrors(TyperGroup):
 
 def _fail(message: str, code: int) -> None:
     line = mask_secrets(" ".join(message.split()))
-    console.print(f"[bold red]error:[/] {line}", soft_wrap=True, markup=True)
+    # the message is the user's text (paths, scenario names, values): printed as written, never
+    # as rich markup or emoji codes ("[x]" would vanish, ":name:" turn into a picture)
+    console.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, emoji=False)
     sys.exit(code)
 
 
@@ -321,7 +324,8 @@ def scan_command(
         out.print(suspects_table(found))
     else:
         out.print("\nsuspects: none found in async code (ruff ASYNC rules and the harness's own)")
-    out.print(f"starter scenario: {write(target, found.scenario, force)}", soft_wrap=True)
+    written = write(target, found.scenario, force)
+    out.print(f"starter scenario: {written}", soft_wrap=True, markup=False, emoji=False)
 
 
 @app.command("serve")

@@ -324,3 +324,9 @@ def test_unreachable_database_url_fails_before_any_load(tmp_path: Path) -> None:
     assert "s3cret" not in result.output and "s3cret" not in (result.stderr or "")
     assert not out.exists(), "the check runs before a run folder is made"
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+def test_an_error_is_printed_as_written_not_as_markup() -> None:
+    """A name with brackets or colons (a path, a scenario) reaches the user unchanged."""
+    line = error_line(invoke("run", "no[bold]such:smile:"))
+    assert "unknown scenario 'no[bold]such:smile:'" in line
