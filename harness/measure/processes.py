@@ -86,6 +86,7 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         launch = [sys.executable, "-m", "harness.measure.launch", "--signal", self.death_signal]
+        launch += ["--parent", str(os.getpid())]
         if self.cpus:
             launch += ["--cpus", ",".join(map(str, self.cpus))]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -94,6 +94,13 @@ model = { concurrency = "users", service_ms = "10" }
 """
 
 
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())[:300]
+    except psutil.Error as exc:
+        return repr(exc)
+
+
 def _start(tmp_path: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
     path = tmp_path / "scenario.toml"
     path.write_text(scenario)
@@ -180,7 +187,8 @@ def test_a_killed_harness_leaves_no_child_and_its_run_says_so(tmp_path: Path) ->
     deadline = time.monotonic() + 30
     while gone(children) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert gone(children) == [], "children outlived the killed harness"
+    left = gone(children)
+    assert left == [], f"children outlived the killed harness: {[_cmdline(p) for p in left]}"
     report = subprocess.run(
         [*BENCH, "report", str(_run_dir(tmp_path))], capture_output=True, text=True, timeout=120
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -103,3 +104,19 @@ def test_check_names_a_watched_child_that_died(tmp_path: Path) -> None:
     assert message.startswith("the app exited during sleep: sync sleep @ 10 users (#1)")
     assert "killed by SIGKILL" in message and "last output: up" in message
     assert died.value.exit_code == 3
+
+
+def test_a_child_whose_harness_died_before_it_could_ask_to_be_told_never_runs(
+    tmp_path: Path,
+) -> None:
+    """The launcher asks Linux for a signal when its parent dies; if the parent was already gone
+    (killed while the launcher's Python was starting), it must not run the command orphaned."""
+    marker = tmp_path / "ran"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+    launch = [sys.executable, "-m", "harness.measure.launch", "--signal", "KILL"]
+    wrong_parent = [*launch, "--parent", str(os.getpid() + 100_000), "--", *command]
+    assert subprocess.run(wrong_parent, timeout=30).returncode == -9
+    assert not marker.exists()
+    right_parent = [*launch, "--parent", str(os.getpid()), "--", *command]
+    assert subprocess.run(right_parent, timeout=30).returncode == 0
+    assert marker.exists()
