@@ -19,7 +19,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from harness.errors import BenchError, Terminated
-from scenarios.model import ScenarioError
+from scenarios.model import Scenario, ScenarioError
 from target_app.secrets import mask_secrets
 
 # Each command imports its wing when it runs (below), not here: `bench report` need not load the
@@ -91,7 +91,11 @@ def list_scenarios() -> None:
     out.print(terminal.scenarios_table(available()))
 
 
-@app.command("run")
+@app.command(
+    "run",
+    epilog="Exit codes: 0 done and every check passed; 1 a check failed (the run and its "
+    "report are kept); 2 bad input; 3 a process the run depends on died; 130 interrupted.",
+)
 def run_command(
     scenario: Annotated[
         str,
@@ -190,14 +194,26 @@ def run_command(
             metavar="URL", help="measure a server already running, e.g. http://127.0.0.1:8000"
         ),
     ] = None,
-) -> None:
+    check_texts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check",
+            metavar="CHECK",
+            help='exit 1 unless it holds, e.g. "async sleep: rps >= 900", "async sleep / '
+            'sync sleep >= 2" or "errors == 0" (repeatable; saved with the run)',
+        ),
+    ] = None,
+) -> int:
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
+    from harness.analysis import gate
+    from harness.analysis.analyze import interpret, tabulate
     from harness.measure import runner
     from harness.measure.request import RunRequest, prepare
     from harness.report import terminal
     from harness.report.build import build
     from harness.report.progress import RichProgress
 
+    _checks(check_texts or [])  # a malformed check is bad input before anything else
     request = RunRequest(
         app=app_spec,
         factory=factory,
@@ -222,8 +238,10 @@ def run_command(
         calibrate=calibrate,
         command=("bench", *sys.argv[1:]),
         allow_concurrent=allow_concurrent,
+        checks=tuple(check_texts or ()),
     )
     prepared = prepare(request)
+    has_checks = _checks(check_texts or [], prepared.scenarios)  # before the app starts
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         with RichProgress(console) as progress:
@@ -231,10 +249,38 @@ def run_command(
     finally:
         signal.signal(signal.SIGTERM, previous)
     out.print(f"results: {run_dir / 'results.json'}", soft_wrap=True)
-    if report:
-        built = build(run_dir)
+    built = build(run_dir) if report else None
+    if built:
         out.print(terminal.results_table(built.analysis))
+    # with --no-report the checks are still judged: the numbers and words, no chart
+    analysis = built.analysis if built else interpret(tabulate(run_dir)) if has_checks else None
+    verdicts = analysis.checks if analysis else []
+    if verdicts:
+        out.print(terminal.checks_table(verdicts))
+        out.print(terminal.checks_line(verdicts), soft_wrap=True)
+    if built:
         out.print(f"report: {built.index}", soft_wrap=True)
+    return gate.exit_code(verdicts)
+
+
+def _checks(texts: list[str], scenarios: list[Scenario] | None = None) -> bool:
+    """Parse --check (bad input: exit 2, before anything starts); given the scenarios, check its
+    labels and users levels and every scenario file's own checks. Are there any checks?"""
+    from harness.analysis import checks
+    from harness.measure.request import OptionError
+
+    try:
+        given = checks.parse_all(texts)
+        if scenarios is not None:
+            checks.validate(given, scenarios)
+    except checks.CheckError as exc:
+        raise OptionError("--check", str(exc)) from None
+    for s in scenarios or []:
+        try:
+            checks.validate(checks.parse_all(s.checks, s.name), scenarios or [])
+        except checks.CheckError as exc:
+            raise ScenarioError(f"{Path(s.source).name or s.name}: {exc}") from None
+    return bool(given) or any(s.checks for s in scenarios or [])
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
@@ -244,14 +290,83 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 @app.command("report")
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="a run folder, e.g. reports/latest")],
-) -> None:
-    """Rebuild a run's PNGs, index.html and summary.md from its files alone."""
+    form: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="html (the whole report, into the run folder) or an export to print: "
+            "md, json (summary.json), csv, github-benchmark (RPS), "
+            "github-benchmark-latency (p99)",
+        ),
+    ] = "html",
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="write the export to FILE instead (not html)"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print summary.json: the same as --format json")
+    ] = False,
+) -> int:
+    """Rebuild a run's PNGs, index.html, summary.md and summary.json from its files alone; or,
+    with --format or --json, print one export of it (no chart is drawn). The run's saved checks
+    are judged again: exit 1 if one fails (0 pass, 2 bad input)."""
+    from harness.analysis import gate
+    from harness.files import write_atomic
+    from harness.report import terminal
     from harness.report.build import build
+    from harness.report.exports import export
 
-    out.print(f"report: {build(run_dir).index}", soft_wrap=True)
+    form = _report_format(form, as_json, out_file)
+    if form == "html":
+        built = build(run_dir)
+        verdicts = built.analysis.checks
+        if verdicts:
+            out.print(terminal.checks_table(verdicts))
+            out.print(terminal.checks_line(verdicts), soft_wrap=True)
+        out.print(f"report: {built.index}", soft_wrap=True)
+        return gate.exit_code(verdicts)
+    exported = export(run_dir, form)
+    if out_file is None:
+        sys.stdout.write(exported.text)  # plain: no wrapping, no colour, so scripts can parse it
+        sys.stdout.flush()
+    else:
+        out.print(f"{form}: {write_atomic(out_file, exported.text)}", soft_wrap=True, markup=False)
+    if exported.checks:  # on stderr: stdout stays the export alone
+        console.print(terminal.checks_line(exported.checks), soft_wrap=True, markup=False)
+    return gate.exit_code(exported.checks)
 
 
-@app.command("compare")
+def _report_format(form: str, as_json: bool, out_file: Path | None) -> str:
+    """``bench report``'s format, its options checked before the run is read."""
+    from harness.report.exports import FORMATS
+
+    def bad(option: str, message: str) -> BenchError:
+        return BenchError(f"Invalid value for {option}: {message} (see: bench report --help)")
+
+    if as_json and form not in ("html", "json"):
+        raise bad("--json", f"it is --format json, not --format {form}: give one of them")
+    form = "json" if as_json else form
+    if form not in FORMATS:
+        raise bad("--format", f"{form!r} is not a format; known: {', '.join(FORMATS)}")
+    if out_file is not None and form == "html":
+        raise bad(
+            "--out",
+            "html is the whole report, written into the run folder; --out takes "
+            "an export (--format md, json, csv, github-benchmark…)",
+        )
+    if out_file is not None and out_file.is_dir():
+        raise bad("--out", f"{out_file} is a folder")
+    if out_file is not None and not out_file.parent.is_dir():
+        raise bad("--out", f"{out_file.parent}: no such folder")
+    return form
+
+
+@app.command(
+    "compare",
+    epilog="Exit codes: 0 compared (and no regression with --fail-on-regression); 1 a "
+    "regression; 2 bad input or runs from different machines without --force.",
+)
 def compare_command(
     run_a: Annotated[Path, typer.Argument(help="the reference run folder (A)")],
     run_b: Annotated[Path, typer.Argument(help="the run to judge against it (B)")],
@@ -261,13 +376,28 @@ def compare_command(
     force: Annotated[
         bool, typer.Option(help="compare even when the runs come from different machines")
     ] = False,
-) -> None:
+    fail_on_regression: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SHARE",
+            help="exit 1 when a measurement of B is slower than A by more than SHARE (5% or "
+            "0.05) and the difference is significant; marks each row",
+        ),
+    ] = None,
+) -> int:
     """Compare two runs measurement by measurement: B / A, its uncertainty and a verdict."""
-    from harness.analysis.run_diff import diff_runs
+    from harness.analysis.run_diff import diff_runs, parse_threshold
+    from harness.errors import CHECK_FAILED
     from harness.report import diff_pages, terminal
 
+    try:  # before any run is read: bad input is exit 2
+        threshold = None if fail_on_regression is None else parse_threshold(fail_on_regression)
+    except ValueError as exc:
+        raise BenchError(
+            f"Invalid value for --fail-on-regression: {exc} (see: bench compare --help)"
+        ) from None
     a, b = run_a.resolve(), run_b.resolve()
-    diff = diff_runs(run_a, run_b, force)
+    diff = diff_runs(run_a, run_b, force, threshold)
     md_path, html_path = diff_pages.write(
         diff, out_dir or b.parent / f"compare-{a.name}-vs-{b.name}"
     )
@@ -276,6 +406,9 @@ def compare_command(
         out.print(f"note: {note}", soft_wrap=True)
     out.print(f"markdown: {md_path}", soft_wrap=True)
     out.print(f"html: {html_path}", soft_wrap=True)
+    if threshold is not None:
+        out.print(terminal.regressions_line(diff), soft_wrap=True, markup=False)
+    return CHECK_FAILED if diff.regressions else 0
 
 
 @app.command("scan")

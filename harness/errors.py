@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from target_app.secrets import mask_secrets
 
+# Exit codes of the CLI: 0 all good, CHECK_FAILED a check (bench run --check, a scenario's
+# checks) or a regression (bench compare --fail-on-regression) failed, 2 bad input
+# (BenchError), 3 a child the run depends on died (ChildDied), 130 interrupted (Interrupted).
+CHECK_FAILED = 1
+
 
 class BenchError(Exception):
     """A user-facing failure: the message is one line that says what is wrong and what to do,

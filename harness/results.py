@@ -7,6 +7,9 @@ Format history (``"schema"``):
   2 — the capacity model is stored once, with its endpoint in the scenario record
       (``scenarios[].endpoints[].model``), not copied into each measurement. Schema 1 runs are
       still read: their models are taken from the measurements.
+      Since then, an optional ``checks``: the check texts given with ``bench run --check`` (a
+      scenario file's own are in its record, ``scenarios[].checks``); a run without it has
+      none. Still schema 2: a reader that does not know the field ignores it.
 
 A run folder holds ``results.json`` (this document), ``samples/<id>.csv``, ``metrics/<id>.json``
 (the app's ``/_bench/metrics`` snapshots, read back as ``ServerSample``), ``logs/`` and, once
@@ -99,10 +102,13 @@ class Run:
     finished: str = ""
     note: str = ""
     schema: int = SCHEMA
+    checks: list[str] = field(default_factory=list)  # bench run --check, judged by the analysis
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status: {self.status!r} is not one of {', '.join(STATUSES)}")
+        if not isinstance(self.checks, list) or not all(isinstance(c, str) for c in self.checks):
+            raise ValueError(f"checks: expected a list of strings, got {self.checks!r}")
 
     def with_measurement(self, measurement: Measurement) -> Run:
         return replace(self, measurements=(*self.measurements, measurement))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.capacity import ModelError, evaluate
+from harness.analysis.checks import CheckError, parse, validate
 from scenarios.model import (
     NO_MODEL,
     Endpoint,
@@ -44,6 +45,7 @@ _SCENARIO_KEYS = {
     "app_dir",
     "target",
     "env",
+    "checks",
 }
 _ENDPOINT_KEYS = {
     "label",
@@ -299,12 +301,23 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         services=_str_list(data, "services"),
         source=str(path),
         mixes=_mixes(data),
+        checks=_str_list(data, "checks"),
         **_where_app(data, path),
     )
+    _check_checks(scenario)
     for endpoint in scenario.rendered_endpoints():  # every placeholder must have a parameter
         if endpoint.modelled:
             check_model(endpoint, scenario.parameters)
     return scenario
+
+
+def _check_checks(scenario: Scenario) -> None:
+    """Each of ``checks = ["…"]`` parses and names endpoints of this scenario."""
+    for index, text in enumerate(scenario.checks):
+        try:
+            validate([parse(text, scope=scenario.name)], [scenario], users=False)
+        except CheckError as exc:
+            raise ScenarioError(f"checks[{index}]: {exc}") from None
 
 
 class _AnyName(dict[str, float]):

@@ -210,6 +210,7 @@ class Scenario:
     app_dir: str = ""
     target: str = ""  # a server already running (nothing started)
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    checks: tuple[str, ...] = ()  # checks that fail the build (harness/analysis/checks.py)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", self.name):
@@ -251,6 +252,15 @@ class Scenario:
 
     def rendered_endpoints(self) -> tuple[Endpoint, ...]:
         return tuple(e.render(self.parameters) for e in self.endpoints)
+
+    @property
+    def measured_labels(self) -> tuple[str, ...]:
+        """The labels a run's table will hold for this scenario: every endpoint measured alone,
+        every mix, and each endpoint of a mix as "<endpoint> (in <mix>)"."""
+        labels = [e.label for e in self.endpoints if e.solo]
+        for mix in self.mixes:
+            labels += [mix.label, *(f"{name} (in {mix.label})" for name, _ in mix.parts)]
+        return tuple(labels)
 
     def with_overrides(
         self,
@@ -331,6 +341,7 @@ class Scenario:
             "app_dir": self.app_dir,
             "target": self.target,
             "env": dict(self.env),
+            "checks": list(self.checks),
         }
 
 

@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 
 from harness import results
-from harness.analysis import blocking, claims, explain, headlines, mixes, run_warnings, stats
+from harness.analysis import (
+    blocking,
+    claims,
+    explain,
+    gate,
+    headlines,
+    mixes,
+    run_warnings,
+    stats,
+)
 from harness.analysis.samples import bins_by_group
 from harness.analysis.tables import aggregate, summarize
 
@@ -40,6 +49,7 @@ class Analysis:
     biggest: list[dict[str, Any]] = field(default_factory=list)
     mixes: list[mixes.Mixed] = field(default_factory=list)
     blocking: list[blocking.Blocking] = field(default_factory=list)
+    checks: list[gate.Result] = field(default_factory=list)  # the run's checks, judged
 
     @property
     def saturated(self) -> bool:
@@ -80,7 +90,8 @@ def tabulate(run_dir: Path) -> Analysis:
 
 
 def interpret(found: Analysis) -> Analysis:
-    """The words: comparisons with their statistics, claims, findings, warnings, headlines."""
+    """The words: comparisons with their statistics, claims, findings, warnings, headlines,
+    and the verdicts on the run's checks."""
     run, summary, table, bins = found.run, found.summary, found.table, found.bins
     if len(table):
         found.comparisons = explain.comparisons(table, bins)
@@ -93,4 +104,5 @@ def interpret(found: Analysis) -> Analysis:
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
     found.warnings += run_warnings.concurrency(found.run_dir, run)
     found.warnings += run_warnings.served(run)
+    found.checks = gate.judge(found, gate.from_run(run))
     return found

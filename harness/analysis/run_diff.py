@@ -3,12 +3,14 @@ uncertainty, verdict.
 
 Like pyperf's ``compare_to``: runs made on different machines are refused unless forced, with
 the fields that differ named. Reads only the two run folders; ``harness/report/diff_pages.py``
-writes the result.
+writes the result. With a threshold (``--fail-on-regression 5%``) each row is also marked: a
+regression is B slower than A by more than the threshold *and* significant.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,38 @@ class Row:
     def verdict(self) -> str:
         return self.comparison.verdict(name_b=False)
 
+    def gate(self, threshold: float) -> str:
+        """ "regression" (B's throughput lower by more than ``threshold``, significantly),
+        "improvement" (higher by more), "within N %" (a significant change no larger) or
+        "within noise" (no significant difference)."""
+        c = self.comparison
+        if math.isnan(c.ratio.estimate):
+            return "not comparable"
+        if not c.significant:
+            return WITHIN_NOISE
+        if c.ratio.estimate < 1 - threshold:
+            return REGRESSION
+        if c.ratio.estimate > 1 + threshold:
+            return IMPROVEMENT
+        return f"within {threshold * 100:g} %"
+
+
+REGRESSION, IMPROVEMENT, WITHIN_NOISE = "regression", "improvement", "within noise"
+_SHARE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*$")
+
+
+def parse_threshold(text: str) -> float:
+    """``"5%"`` or ``"0.05"`` → 0.05; a ``ValueError`` saying what to write otherwise."""
+    found = _SHARE.match(text)
+    if not found:
+        raise ValueError(f"expected a share like 5% or 0.05, got {text!r}")
+    share = float(found[1]) / (100 if found[2] else 1)
+    if share >= 1 and not found[2]:
+        raise ValueError(f"{text.strip()!r} reads as {share:.0%}: write 5% or 0.05 for 5 %")
+    if share >= 1:
+        raise ValueError(f"must be below 100 %, got {text!r}")
+    return share
+
 
 def machine_differences(a: results.Run, b: results.Run) -> list[str]:
     diffs = []
@@ -58,6 +92,14 @@ class RunDiff:
     rows: list[Row]
     machine_differences: list[str]
     notes: tuple[str, ...] = ()  # a run that did not complete: its figures may be partial
+    threshold: float | None = None  # --fail-on-regression: each row gets a gate mark
+
+    @property
+    def regressions(self) -> list[Row]:
+        """Rows where B is slower than A by more than the threshold, significantly."""
+        if self.threshold is None:
+            return []
+        return [r for r in self.rows if r.gate(self.threshold) == REGRESSION]
 
 
 def status_notes(a: results.Run, b: results.Run) -> tuple[str, ...]:
@@ -69,7 +111,9 @@ def status_notes(a: results.Run, b: results.Run) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def diff_runs(dir_a: Path, dir_b: Path, force: bool = False) -> RunDiff:
+def diff_runs(
+    dir_a: Path, dir_b: Path, force: bool = False, threshold: float | None = None
+) -> RunDiff:
     run_a, run_b = results.load(dir_a), results.load(dir_b)
     diffs = machine_differences(run_a, run_b)
     if diffs and not force:
@@ -99,4 +143,4 @@ def diff_runs(dir_a: Path, dir_b: Path, force: bool = False) -> RunDiff:
             f"{dir_a.name} and {dir_b.name} have no measurement in common "
             "(same scenario, endpoint and users level)"
         )
-    return RunDiff(dir_a, dir_b, rows, diffs, status_notes(run_a, run_b))
+    return RunDiff(dir_a, dir_b, rows, diffs, status_notes(run_a, run_b), threshold)

@@ -66,6 +66,7 @@ class RunRequest:
     app_dir: str | None = None
     env: Sequence[str] = ()
     target: str | None = None
+    checks: Sequence[str] = ()  # --check texts, parsed and validated by the CLI
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def prepare(request: RunRequest) -> Prepared:
         command=request.command,
         allow_concurrent=request.allow_concurrent,
         source=source(request),
+        checks=tuple(" ".join(text.split()) for text in request.checks),
     )
     item, scenarios = _scenarios(request, parameters)
     bundled = all(options.source.over(s).kind == "bundled" for s in scenarios)

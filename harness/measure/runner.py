@@ -67,6 +67,7 @@ class RunOptions:
     command: tuple[str, ...] = ()
     allow_concurrent: bool = False
     source: Source = field(default_factory=Source)  # --app / --target (else the scenario's)
+    checks: tuple[str, ...] = ()  # --check texts, validated by the CLI; saved with the run
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ def _begin(ctx: _Context, scenarios: list[Scenario], beside: dict[str, Any] | No
         command=[mask_secrets(arg) for arg in ctx.options.command or sys.argv],
         metadata=meta,
         scenarios=[s.to_dict() for s in scenarios],
+        checks=list(ctx.options.checks),
     )
     ctx.record(result)
     point_latest(ctx.options.out, ctx.run_dir)

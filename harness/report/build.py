@@ -1,4 +1,5 @@
-"""Build a run's report — PNGs, ``index.html`` and ``summary.md`` — from its folder alone."""
+"""Build a run's report — PNGs, ``index.html``, ``summary.md`` and ``summary.json`` — from its
+folder alone."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.analysis.analyze import Analysis, interpret, tabulate
-from harness.report import drawing, markdown, page
+from harness.report import drawing, markdown, page, summary_json
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Built:
     index: Path
     summary: Path
     analysis: Analysis
+    data: Path  # summary.json
 
 
 def build(run_dir: Path) -> Built:
@@ -31,4 +33,5 @@ def build(run_dir: Path) -> Built:
         drawer.submit(jobs)
         interpret(analysis)
         drawn = drawer.files()
-    return Built(page.render(analysis, drawn), markdown.write(analysis), analysis)
+    index = page.render(analysis, drawn)
+    return Built(index, markdown.write(analysis), analysis, summary_json.write(analysis))

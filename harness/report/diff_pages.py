@@ -23,14 +23,23 @@ def markdown(diff: RunDiff) -> str:
     if diffs:
         lines += [f"**Compared across machines (--force):** {'; '.join(diffs)}", ""]
     lines += [f"**Note:** {note} — its figures may be partial.\n" for note in diff.notes]
+    gated = diff.threshold is not None
+    if diff.threshold is not None:
+        lines += [
+            f"**Regression gate** (--fail-on-regression {diff.threshold * 100:g} %): "
+            f"{len(diff.regressions)} of {len(rows)} measurements slower than A by more than "
+            f"{diff.threshold * 100:g} % with a significant difference.",
+            "",
+        ]
     lines += [
-        "| scenario | endpoint | users | A RPS | B RPS | B / A | verdict |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| scenario | endpoint | users | A RPS | B RPS | B / A | verdict |" + " gate |" * gated,
+        "|---|---|---:|---:|---:|---:|---|" + "---|" * gated,
     ]
     for r in rows:
+        gate = f" {r.gate(diff.threshold)} |" if diff.threshold is not None else ""
         lines.append(
             f"| {r.scenario} | {r.endpoint} | {r.users} | {r.a_rps:,.1f} | "
-            f"{r.b_rps:,.1f} | {r.change} | {r.verdict} |"
+            f"{r.b_rps:,.1f} | {r.change} | {r.verdict} |{gate}"
         )
     return "\n".join(lines) + "\n"
 
@@ -45,6 +54,8 @@ def html(diff: RunDiff) -> str:
             rows=diff.rows,
             diffs=diff.machine_differences,
             notes=diff.notes,
+            threshold=diff.threshold,
+            regressions=diff.regressions,
         )
     )
 

@@ -21,6 +21,7 @@ def markdown(analysis: Analysis) -> str:
         f"fastapi {pk.get('fastapi')} · uvicorn {pk.get('uvicorn')} · "
         f"{meta.get('pinning', {}).get('note', '')}",
     ]
+    lines += _checks(analysis)
     if analysis.claims:  # claims are about the bundled app: none for another app's run
         lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
         lines += [f"| {c.claim} | **{c.verdict}** | {c.evidence} |" for c in analysis.claims]
@@ -55,6 +56,26 @@ def markdown(analysis: Analysis) -> str:
     if analysis.warnings:
         lines += ["", "**Warnings:**", ""] + [f"- {w}" for w in analysis.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _checks(analysis: Analysis) -> list[str]:
+    """The run's checks (bench run --check, the scenario files' checks): pass or FAIL."""
+    if not analysis.checks:
+        return []
+    failed = sum(not c.passed for c in analysis.checks)
+    counts = f"{failed} of {len(analysis.checks)} failed" if failed else "all passed"
+    lines = [
+        "",
+        f"**Checks** ({counts}):",
+        "",
+        "| check | where | measured | threshold | result | why |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for c in analysis.checks:
+        cells = [c.check, c.where, c.measured, c.threshold, "pass" if c.passed else "**FAIL**"]
+        cells = [*cells, c.why]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return lines
 
 
 def _mixes(analysis: Analysis) -> list[str]:

@@ -82,6 +82,7 @@ def _page(analysis: Analysis, charts: Mapping[str, list[str]]) -> str:
             biggest=analysis.biggest,
             saturated=analysis.saturated,
             mixes=analysis.mixes,
+            checks=analysis.checks,
         )
     )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rich.table import Table
+from rich.text import Text
 
 from harness.analysis.analyze import Analysis
-from harness.analysis.run_diff import RunDiff
+from harness.analysis.gate import Result
+from harness.analysis.run_diff import REGRESSION, RunDiff
 from scenarios import Scenario, Suite
 
 
@@ -50,17 +52,52 @@ def results_table(analysis: Analysis) -> Table:
 
 
 def diff_table(diff: RunDiff) -> Table:
-    """``bench compare``: B against A per measurement."""
+    """``bench compare``: B against A per measurement (with --fail-on-regression, a gate mark)."""
     columns = ["scenario", "endpoint", "users", "A RPS", "B RPS", "B / A", "verdict"]
-    view = _table(columns, {"users", "A RPS", "B RPS"})
+    gated = diff.threshold is not None
+    view = _table(columns + ["gate"] * gated, {"users", "A RPS", "B RPS"})
     for r in diff.rows:
-        view.add_row(
-            r.scenario,
-            r.endpoint,
+        cells: list[str | Text] = [
+            Text(r.scenario),
+            Text(r.endpoint),
             str(r.users),
             f"{r.a_rps:,.1f}",
             f"{r.b_rps:,.1f}",
             r.change,
             r.verdict,
-        )
+        ]
+        if diff.threshold is not None:
+            mark = r.gate(diff.threshold)
+            cells.append(Text(mark, style="bold red" if mark == REGRESSION else ""))
+        view.add_row(*cells)
     return view
+
+
+def checks_table(verdicts: Sequence[Result]) -> Table:
+    """The run's checks: one row per check and place, pass or FAIL, measured vs threshold."""
+    columns = ["check", "where", "measured", "threshold", "result", "why"]
+    view = _table(columns, {"measured"})
+    for v in verdicts:  # the user's own text: never read as rich markup
+        result = Text("pass", style="green") if v.passed else Text("FAIL", style="bold red")
+        view.add_row(Text(v.check), Text(v.where), v.measured, v.threshold, result, Text(v.why))
+    return view
+
+
+def checks_line(verdicts: Sequence[Result]) -> str:
+    """ "checks: all 3 passed" or "checks: 1 of 3 failed"."""
+    failed = sum(not v.passed for v in verdicts)
+    if not failed:
+        return f"checks: all {len(verdicts)} passed"
+    return f"checks: {failed} of {len(verdicts)} failed"
+
+
+def regressions_line(diff: RunDiff) -> str:
+    """``bench compare --fail-on-regression``: the regressions, or that there is none."""
+    threshold = diff.threshold or 0.0
+    limit = f"slower than A by more than {threshold * 100:g} % (significant)"
+    if not diff.regressions:
+        return f"regressions: none of {len(diff.rows)} measurements is {limit}"
+    found = "; ".join(
+        f"{r.scenario} / {r.endpoint} @ {r.users} users ({r.change})" for r in diff.regressions
+    )
+    return f"regressions: {len(diff.regressions)} of {len(diff.rows)} measurements {limit}: {found}"

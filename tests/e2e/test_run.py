@@ -13,11 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import psutil
 import pytest
 
 from harness import results
 from harness.analysis.tables import aggregate, summarize
+from harness.report import summary_json
 from tests.e2e.helpers import descendants, gone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,13 +74,14 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     scenario.write_text(SCENARIO)
     out = tmp_path / "reports"
     proc = subprocess.run(
-        [*BENCH, "run", str(scenario), "--out", str(out)],
+        [*BENCH, "run", str(scenario), "--out", str(out), "--check", "async sleep: rps >= 1"],
         capture_output=True,
         text=True,
         timeout=180,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "checks: all 2 passed" in proc.stdout  # one verdict per users level
     match = re.search(r"report: (\S+index\.html)", proc.stdout)
     assert match, proc.stdout
     index = Path(match.group(1))
@@ -89,6 +92,7 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
 
     results = json.loads((run_dir / "results.json").read_text())
     assert results["schema"] == 2 and results["status"] == "complete"
+    assert results["checks"] == ["async sleep: rps >= 1"]
     # the calibration baseline (2) comes first, then 2 endpoints × 2 users levels
     assert [m["scenario"] for m in results["measurements"]] == ["calibration"] * 2 + ["tiny"] * 4
     assert results["metadata"]["pinning"]["app"] != [] and results["metadata"]["packages"]["locust"]
@@ -139,6 +143,11 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     assert "sync sleep" in dom.stdout and "async sleep" in dom.stdout
     assert "X = C / L" in dom.stdout and "the users are the cap" in dom.stdout
     assert (run_dir / "summary.md").read_text().startswith("## sync vs async")
+    # the machine-readable summary beside it, valid against its schema
+    summary = json.loads((run_dir / "summary.json").read_text())
+    jsonschema.validate(summary, summary_json.schema(), cls=jsonschema.Draft202012Validator)
+    assert summary["run_id"] == run_dir.name and summary["status"] == "complete"
+    assert [m["scenario"] for m in summary["measurements"]] == ["calibration"] * 2 + ["tiny"] * 4
 
 
 def test_ctrl_c_stops_every_child_and_keeps_the_partial_run(tmp_path: Path) -> None:

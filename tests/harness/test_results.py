@@ -96,6 +96,17 @@ def test_save_then_load_round_trips(tmp_path: Path) -> None:
     assert loaded.scenario("sleep")["description"] == "a wait"
 
 
+def test_the_checks_of_a_run_are_saved_and_optional(tmp_path: Path) -> None:
+    """``checks`` (bench run --check) round-trips; a document without it (older runs) has none."""
+    run = replace(make_run(), checks=["async sleep: rps >= 900", "errors == 0"])
+    results.save(tmp_path, run)
+    assert results.load(tmp_path).checks == ["async sleep: rps >= 900", "errors == 0"]
+    data = make_run().to_dict()
+    del data["checks"]
+    write_results(tmp_path, data)
+    assert results.load(tmp_path).checks == []
+
+
 def test_results_document_is_versioned_and_sorted(tmp_path: Path) -> None:
     results.save(tmp_path, make_run())
     text = (tmp_path / "results.json").read_text(encoding="utf-8")

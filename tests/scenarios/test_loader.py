@@ -332,6 +332,44 @@ def test_the_good_file_loads(tmp_path: Path) -> None:
     assert isinstance(load_file(path), Scenario)
 
 
+def test_a_scenarios_checks_load_and_are_saved_with_its_record(tmp_path: Path) -> None:
+    text = 'checks = ["async sleep: rps >= 1", "ASYNC sleep / sync sleep >= 1"]\n' + VALID
+    item = load_file(write(tmp_path, text))
+    assert isinstance(item, Scenario)
+    assert item.checks == ("async sleep: rps >= 1", "ASYNC sleep / sync sleep >= 1")
+    assert item.to_dict()["checks"] == list(item.checks)
+    plain = load_file(write(tmp_path, VALID, "plain.toml"))
+    assert isinstance(plain, Scenario) and plain.to_dict()["checks"] == []
+
+
+@pytest.mark.parametrize(
+    ("checks", "words"),
+    [
+        ('["async sleep: rps >= fast"]', "checks[0]: check 'async sleep: rps >= fast': 'fast' is"),
+        (
+            '["errors == 0", "nosuch: p99 <= 1s"]',
+            "checks[1]: check 'nosuch: p99 <= 1s': unknown endpoint 'nosuch'; "
+            "known: sync sleep, async sleep",
+        ),
+        ('["async sleep: speed >= 1"]', "checks[0]: check 'async sleep: speed >= 1': unknown"),
+        ("[[1, 2]]", "checks: expected a list of strings"),
+        ('"async sleep: rps >= 1"', "checks: expected a list of strings"),
+    ],
+)
+def test_a_malformed_check_in_a_scenario_file_names_the_file_and_the_check(
+    tmp_path: Path, checks: str, words: str
+) -> None:
+    message = load_error(write(tmp_path, f"checks = {checks}\n" + VALID))
+    assert message.startswith("broken.toml: ") and words in message
+    assert "\n" not in message
+
+
+def test_a_check_may_name_a_users_level_the_file_does_not_list(tmp_path: Path) -> None:
+    """--users may override the file's levels: ``@ N`` is checked when the run is prepared."""
+    item = load_file(write(tmp_path, 'checks = ["async sleep @ 100: rps >= 1"]\n' + VALID))
+    assert isinstance(item, Scenario) and item.users == (1, 2)
+
+
 # a value of any TOML type, for any field a scenario file may hold
 VALUES = st.one_of(
     st.integers(-5, 10**6),
@@ -341,7 +379,17 @@ VALUES = st.one_of(
     st.lists(st.integers(-3, 6000), max_size=4),
     st.lists(st.text(alphabet="ab/{}", max_size=5), max_size=3),
 )
-FIELDS = ["name", "description", "users", "duration", "warmup", "repeat", "tags", "services"]
+FIELDS = [
+    "name",
+    "description",
+    "users",
+    "duration",
+    "warmup",
+    "repeat",
+    "tags",
+    "services",
+    "checks",
+]
 ENDPOINT_FIELDS = ["label", "variant", "path", "note", "model"]
 
 

@@ -49,8 +49,13 @@ def _samples(path: Path, rows: list[tuple[float, float, str]]) -> None:
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
+    return write_mix_run(tmp_path)
+
+
+def write_mix_run(tmp_path: Path) -> Path:
     """fast alone: 1,000 requests of 10 ms; the mix: 20 slow calls of 2 s and 180 fast ones of
-    100 ms. With 4 tokens, 20 slow calls in 10 s hold 2 RPS × 2 s = 4 tokens: the pool is full."""
+    100 ms. With 4 tokens, 20 slow calls in 10 s hold 2 RPS × 2 s = 4 tokens: the pool is full.
+    (Also the mix run of tests/harness/report/test_summary_json.py.)"""
     run = tmp_path / "run"
     (run / "samples").mkdir(parents=True)
     endpoints = [

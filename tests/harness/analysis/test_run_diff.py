@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench import app
-from harness.analysis.run_diff import diff_runs
+from harness.analysis.run_diff import diff_runs, parse_threshold
 from harness.errors import BenchError
 from harness.report import diff_pages
 
@@ -95,3 +95,88 @@ def test_zero_rps_an_incomplete_run_and_an_out_file(tmp_path: Path) -> None:
     a_file.write_text("x")
     with pytest.raises(BenchError, match="is a file"):
         diff_pages.write(found, a_file)
+
+
+# --- the regression gate: --fail-on-regression ------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "share"), [("5%", 0.05), ("0.05", 0.05), (" 12.5 % ", 0.125)])
+def test_a_threshold_is_a_percentage_or_a_share(text: str, share: float) -> None:
+    assert parse_threshold(text) == pytest.approx(share)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("abc", ["expected a share like 5% or 0.05", "'abc'"]),
+        ("-5%", ["expected a share"]),
+        ("5", ["'5' reads as 500%", "5% or 0.05"]),
+        ("100%", ["below 100 %"]),
+    ],
+)
+def test_a_malformed_threshold_is_exit_2_before_any_run_is_read(
+    tmp_path: Path, text: str, words: list[str]
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["compare", str(tmp_path / "absent-a"), str(B), "--fail-on-regression", text],
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    line = result.stderr.strip()
+    assert line.startswith("error: Invalid value for --fail-on-regression: ")
+    assert "\n" not in line and line.endswith("(see: bench compare --help)")
+    for word in words:
+        assert word in line
+
+
+def test_each_row_is_marked_regression_improvement_or_noise() -> None:
+    diff = diff_runs(A, B, threshold=0.05)
+    marks = {r.endpoint: r.gate(0.05) for r in diff.rows}
+    assert marks == {
+        "sync sleep": "regression",  # 0.50×, significant
+        "async sleep": "improvement",  # 2.00×, significant
+        "pitfall sleep": "within noise",
+        "fixed sleep": "within noise",
+    }
+    assert [r.endpoint for r in diff.regressions] == ["sync sleep"]
+    # a significant change smaller than the threshold is tolerated, and said so
+    assert next(r for r in diff.rows if r.endpoint == "sync sleep").gate(0.6) == "within 60 %"
+    assert diff_runs(A, B).regressions == [], "no threshold: nothing is a regression"
+
+
+def test_a_significant_regression_exits_1_with_everything_written(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["compare", str(A), str(B), "--out", str(tmp_path), "--fail-on-regression", "5%"]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr == ""
+    table = result.stdout.splitlines()
+    assert table[0].split()[-1] == "gate"
+    assert next(line for line in table if "sync sleep" in line).rstrip().endswith("regression")
+    assert next(line for line in table if "async sleep" in line).rstrip().endswith("improvement")
+    assert table[-1] == (
+        "regressions: 1 of 4 measurements slower than A by more than 5 % (significant): "
+        "sleep / sync sleep @ 10 users (0.50× [0.48, 0.52])"
+    )
+    md = (tmp_path / "compare.md").read_text()
+    assert "**Regression gate** (--fail-on-regression 5 %): 1 of 4 measurements" in md
+    assert "| B is 2.01× slower (±0.02) | regression |" in md
+    assert "| no significant difference (p=1) | within noise |" in md
+    html = (tmp_path / "compare.html").read_text()
+    assert html.count('<tr class="regression">') == 1 and '<th class="l">gate</th>' in html
+
+
+def test_a_run_against_itself_passes_the_gate(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["compare", str(A), str(A), "--out", str(tmp_path), "--fail-on-regression", "0.05"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "regressions: none of 4 measurements is slower than A by more than 5 %" in result.stdout
+    assert result.stdout.count("within noise") == 4
+
+
+def test_without_the_option_the_output_is_unchanged(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["compare", str(A), str(B), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "gate" not in result.stdout and "regression" not in result.stdout
+    assert (tmp_path / "compare.md").read_text() == (FIXTURES / "compare-small.md").read_text()
