@@ -15,10 +15,21 @@ from harness.analysis.formatting import fmt, times
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*]*\S)?)\*(?![\w*])")  # *word*, not 2 * 40
+
+
 def inline_code(text: str) -> Markup:
-    """Escape, then show `backticked` words as code (the claims are written that way)."""
-    escaped = str(escape(text))
-    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+    """Escape, then show `backticked` words as code and *starred* ones as emphasis, as in
+    summary.md (the claims are written that way)."""
+    parts = str(escape(text)).split("`")
+    for i, part in enumerate(parts):  # even: prose; odd: inside backticks
+        if i % 2 == 0:
+            parts[i] = EMPHASIS.sub(r"<em>\1</em>", part)
+        elif i < len(parts) - 1:
+            parts[i] = f"<code>{part}</code>"
+        else:  # an unclosed backtick stays as written
+            parts[i] = "`" + part
+    return Markup("".join(parts))
 
 
 @functools.cache
