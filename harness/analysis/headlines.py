@@ -26,7 +26,11 @@ def headlines_for(table: pd.DataFrame) -> list[str]:
         ]
         lead = ""
         if len(top) > 1 and top.iloc[-1]["rps"] > 0:
-            lead = f" — {best['endpoint']} is {best['rps'] / top.iloc[-1]['rps']:.2f}× the slowest"
+            worst = top.iloc[-1]
+            lead = (
+                f" — {best['endpoint']} serves {best['rps'] / worst['rps']:.2f}× the throughput"
+                f" of {worst['endpoint']}"
+            )
         lines.append(f"{scenario} at {int(best['users'])} users: {', '.join(parts)}{lead}")
     return lines
 
