@@ -27,6 +27,8 @@ LIMIT_NAMES = {
     "db_pool": "DB pool: {:g} connections",
     "http_connections": "HTTP client: {:g} connections",
     "process_workers": "process pool: {:g} workers",
+    # asyncio's default executor (to_thread, run_in_executor(None, …)): reported by the app
+    "executor_workers": "default executor: {:g} threads",
     "cpus": "app CPUs: {:g}",
     "semaphore": "semaphore: {:g}",
 }

@@ -8,7 +8,9 @@ function's module when that tells more):
 - ``BENCH002`` a sync HTTP session's method (``session.get(url)``, a ``requests.Session()``'s):
   ruff's ASYNC210 knows only ``requests.get`` and friends, ASYNC212 only httpx clients;
 - ``BENCH003`` a plain ``def`` helper of the same app called inline whose body blocks (one level
-  deep): the call looks harmless, the helper is not.
+  deep): the call looks harmless, the helper is not. A generator function counts only where a
+  ``for`` or a comprehension iterates it on the loop; handed on (to ``StreamingResponse``,
+  which pulls it through the thread pool) its body does not run there.
 
 Only calls that run on the loop count: an awaited call, an ``async with``/``async for``
 expression, and the body of a nested ``def`` or ``lambda`` (code handed to ``run_in_threadpool``,
@@ -209,6 +211,7 @@ def findings(fn: Callable[..., Any], own_file: Callable[[str], bool]) -> list[Fi
     node, start = parsed
     scope = getattr(fn, "__globals__", {})
     context = Context(scope, _sync_clients(node))
+    iterated = _iterated_on_the_loop(node)
     found = []
     for call in calls(node):
         line = start + call.lineno - 1
@@ -219,8 +222,19 @@ def findings(fn: Callable[..., Any], own_file: Callable[[str], bool]) -> list[Fi
         helper = scope.get(call.func.id) if isinstance(call.func, ast.Name) else None
         if not inspect.isfunction(helper) or inspect.iscoroutinefunction(helper):
             continue
+        if inspect.isgeneratorfunction(helper) and id(call) not in iterated:
+            continue  # a generator made, not run: e.g. handed to StreamingResponse (a thread)
         why = _helper_blocks(helper) if own_file(inspect.getsourcefile(helper) or "") else ""
         if why:
             message = f"calls `{helper.__name__}()` inline, a def that blocks: {why}"
             found.append(Finding(line, "BENCH003", message))
     return found
+
+
+def _iterated_on_the_loop(function: ast.AST) -> set[int]:
+    """The calls a plain ``for`` or a comprehension iterates: a generator's body runs there."""
+    return {
+        id(node.iter)
+        for node in ast.walk(function)
+        if isinstance(node, ast.For | ast.comprehension) and isinstance(node.iter, ast.Call)
+    }

@@ -8,7 +8,29 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from target_app.routes import background, baseline, cpu, database, fanout, http, mistakes, sleep
+from target_app.routes import (
+    background,
+    baseline,
+    cpu,
+    database,
+    fanout,
+    http,
+    mistakes,
+    sleep,
+    stream,
+    threads,
+)
 
 # cpu early: its lifespan forks the process-pool workers, before other families start threads.
-FAMILIES: list[ModuleType] = [baseline, sleep, cpu, http, fanout, database, background, mistakes]
+FAMILIES: list[ModuleType] = [
+    baseline,
+    sleep,
+    cpu,
+    http,
+    fanout,
+    database,
+    background,
+    mistakes,
+    threads,
+    stream,
+]

@@ -76,10 +76,11 @@ def test_shipped_item_is_complete(name: str) -> None:
         assert endpoint.path.startswith("/")
         assert "{" not in endpoint.path and "}" not in endpoint.path
         # the capacity model can read every expression (app-reported facts such as
-        # cpu_us_per_round stand in as 1.0)
+        # cpu_us_per_round and executor_workers stand in as 1.0)
         names = {
             **Context().names(),
             "cpu_us_per_round": 1.0,
+            "executor_workers": 1.0,
             **{k: float(v) for k, v in item.parameters.items()},
         }
         for expression in (endpoint.service_ms, endpoint.calls, *endpoint.limits):

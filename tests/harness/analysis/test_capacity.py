@@ -27,6 +27,18 @@ CTX = Context(threadpool_tokens=40, db_pool=10, http_connections=100, process_wo
         (200, "users", "50", "1", ("db_pool",), {}, CTX, 200.0, "DB pool: 10 connections"),
         # ... and the sync one too, below its 40 tokens
         (200, "threadpool", "50", "1", ("db_pool",), {}, CTX, 200.0, "DB pool: 10 connections"),
+        # asyncio.to_thread: the loop's default executor (6 threads on 2 CPUs), not the tokens
+        (
+            100,
+            "users",
+            "100",
+            "1",
+            ("executor_workers",),
+            {"executor_workers": 6},
+            CTX,
+            60.0,
+            "default executor: 6 threads",
+        ),
         # sequential fan-out: n calls in a row
         (10, "users", "ms", "n", (), {"ms": 100, "n": 3}, CTX, 10 / 0.3, "users: 10"),
         # gather of n=4 calls under 100 connections: 25 requests at once
@@ -86,6 +98,12 @@ def test_sentence_names_the_cap() -> None:
     )
     p = predict(Model("serial", "100"), 50, CTX)
     assert "the blocked event loop is the cap" in p.sentence("pitfall sleep", 9.8)
+    p = predict(
+        Model("users", "100", limits=("executor_workers",)), 100, CTX, {"executor_workers": 6}
+    )
+    assert p.sentence("to_thread sleep", 58) == (
+        "to_thread sleep: 58 RPS = 97% of 6 / 0.1 s — the default executor is the cap"
+    )
 
 
 @pytest.mark.parametrize(

@@ -116,3 +116,34 @@ def test_a_line_ruff_flags_is_not_flagged_twice(module: ModuleType) -> None:
     by_line = {int(s.where.rpartition(":")[2]): s.code for s in found}
     assert by_line[49] == "ASYNC212" and by_line[43] == "BENCH002"
     assert len([s for s in found if s.where.endswith(":49")]) == 1
+
+
+GENERATORS = """
+import time
+
+
+def rows():
+    time.sleep(1)
+    yield 1
+
+
+async def streamed(respond):
+    return respond(rows())  # handed on: pulled elsewhere (a thread), nothing runs here
+
+
+async def looped():
+    for row in rows():  # line 15: the body runs on the loop
+        pass
+    return [r for r in rows()]  # line 17: so does this one
+"""
+
+
+def test_a_generator_helper_blocks_only_where_the_loop_iterates_it(tmp_path: Path) -> None:
+    path = tmp_path / "gens.py"
+    path.write_text(GENERATORS)
+    spec = importlib.util.spec_from_file_location("gens", path)
+    assert spec and spec.loader
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert _found(loaded.streamed) == []
+    assert _found(loaded.looped) == [(15, "BENCH003"), (17, "BENCH003")]
