@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -194,6 +195,15 @@ def run_command(
             metavar="URL", help="measure a server already running, e.g. http://127.0.0.1:8000"
         ),
     ] = None,
+    retry_disturbed: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=10,
+            metavar="N",
+            help="measure a disturbed measurement again, up to N times (all kept)",
+        ),
+    ] = 0,
     check_texts: Annotated[
         list[str] | None,
         typer.Option(
@@ -207,6 +217,7 @@ def run_command(
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
     from harness.analysis import gate
     from harness.analysis.analyze import interpret, tabulate
+    from harness.analysis.disturbance import guard
     from harness.measure import runner
     from harness.measure.request import RunRequest, prepare
     from harness.report import terminal
@@ -241,6 +252,9 @@ def run_command(
         checks=tuple(check_texts or ()),
     )
     prepared = prepare(request)
+    if retry_disturbed:  # the analysis's rules judge each measurement as it ends
+        options = replace(prepared.options, retry_disturbed=retry_disturbed, guard=guard)
+        prepared = replace(prepared, options=options)
     has_checks = _checks(check_texts or [], prepared.scenarios)  # before the app starts
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
@@ -252,6 +266,8 @@ def run_command(
     built = build(run_dir) if report else None
     if built:
         out.print(terminal.results_table(built.analysis))
+        if note := terminal.disturbed_note(built.analysis):
+            out.print(note, soft_wrap=True, markup=False)
     # with --no-report the checks are still judged: the numbers and words, no chart
     analysis = built.analysis if built else interpret(tabulate(run_dir)) if has_checks else None
     verdicts = analysis.checks if analysis else []

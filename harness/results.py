@@ -10,6 +10,9 @@ Format history (``"schema"``):
       Since then, an optional ``checks``: the check texts given with ``bench run --check`` (a
       scenario file's own are in its record, ``scenarios[].checks``); a run without it has
       none. Still schema 2: a reader that does not know the field ignores it.
+      Since then, optional per measurement: ``cpu`` (its per-CPU times file, for the
+      disturbance guard), ``attempt`` and the status ``superseded`` (a disturbed attempt that
+      ``--retry-disturbed`` measured again: kept, not tabulated).
 
 A run folder holds ``results.json`` (this document), ``samples/<id>.csv``, ``metrics/<id>.json``
 (the app's ``/_bench/metrics`` snapshots, read back as ``ServerSample``), ``logs/`` and, once
@@ -41,6 +44,8 @@ RESULTS_FILE = "results.json"
 # written into a run's folder by another run that measured beside it (--allow-concurrent)
 CONCURRENT_FILE = "concurrent-runs.json"
 STATUSES = ("running", "complete", "incomplete", "failed")
+# superseded: a disturbed attempt measured again (--retry-disturbed); kept, never tabulated
+MEASUREMENT_STATUSES = ("ok", "failed", "superseded")
 # An endpoint's capacity model, as its scenario record holds it (see ``analysis/capacity.py``).
 MODEL_FIELDS = ("concurrency", "service_ms", "calls", "max_rps", "limits")
 # Fields that must match for two runs to be compared as "same machine" (like pyperf).
@@ -68,6 +73,12 @@ class Measurement:
     loadgen_cpu_warning: bool
     status: str = "ok"
     error: str = ""
+    # the per-CPU and our processes' CPU times over the measurement (``harness/cpu_times.py``),
+    # relative to the run folder; "" for runs before it was recorded
+    cpu: str = ""
+    # 0 for a first measurement; N for the one measured again N times after it was disturbed
+    # (``bench run --retry-disturbed``: the earlier attempts are kept, status "superseded")
+    attempt: int = 0
     # Analysis only, never saved: the endpoint this stands for inside a mix's samples (the
     # rows whose ``name`` is it); "" = every row. See ``Run.parts``.
     only: str = field(default="", compare=False)
@@ -75,15 +86,15 @@ class Measurement:
     def __post_init__(self) -> None:
         if self.users < 1:
             raise ValueError(f"measurement {self.id}: users must be ≥ 1")
-        if self.status not in ("ok", "failed"):
+        if self.status not in MEASUREMENT_STATUSES:
             raise ValueError(f"measurement {self.id}: unknown status {self.status!r}")
-        if self.status == "ok" and self.window_end <= self.window_start:
+        if self.status != "failed" and self.window_end <= self.window_start:
             raise ValueError(f"measurement {self.id}: empty measurement window")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
         names = {f.name for f in fields(cls)}
-        optional = ("status", "error", "only")
+        optional = ("status", "error", "cpu", "attempt", "only")
         missing = sorted(n for n in names if n not in data and n not in optional)
         if missing:
             raise ValueError(f"measurement {data.get('id', '?')}: missing {', '.join(missing)}")

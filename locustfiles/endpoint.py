@@ -8,17 +8,20 @@ weight, so every user sends the mix's shares over time.
 - ``RawEndpointUser`` (default): the lean keep-alive client of ``locustfiles/rawhttp.py``;
 - ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request.
 
+Each user takes an index (0, 1, …) that its samples carry (fairness), and notes each request's
+start with the recorder before sending it (the requests in flight when the window ends).
 See ``locustfiles/recorder.py`` for what is written.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 
 from locust import FastHttpUser, User, constant, task
 
-from locustfiles import recorder  # noqa: F401  (registers the event listeners)
+from locustfiles import recorder  # registers the event listeners
 from locustfiles.protocol import LoadSettings, RequestSpec
 from locustfiles.rawhttp import encode, make_client
 
@@ -26,6 +29,7 @@ SETTINGS = LoadSettings.from_env(os.environ)
 REQUESTS = SETTINGS.requests
 WEIGHTS = [r.weight for r in REQUESTS]
 TIMEOUT_S = SETTINGS.timeout_s
+_INDEX = itertools.count()  # the users' indexes, in the order they start
 
 
 def pick() -> int:
@@ -39,7 +43,8 @@ class RawEndpointUser(User):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        self.raw = make_client(self.environment, self.host, TIMEOUT_S)
+        self.index = next(_INDEX)
+        self.raw = make_client(self.environment, self.host, TIMEOUT_S, {recorder.USER: self.index})
         self.encoded = [encode(r, self.raw.host, self.raw.port) for r in REQUESTS]
 
     def on_stop(self) -> None:
@@ -48,7 +53,8 @@ class RawEndpointUser(User):
     @task
     def hit(self) -> None:
         index = pick()
-        self.raw.send(REQUESTS[index], self.encoded[index])
+        recorder.IN_FLIGHT.begin(self.index, REQUESTS[index].name)
+        self.raw.send(REQUESTS[index], self.encoded[index])  # its sample ends it
 
 
 class FastEndpointUser(FastHttpUser):
@@ -59,9 +65,16 @@ class FastEndpointUser(FastHttpUser):
     connection_timeout = TIMEOUT_S
     max_retries = 0
 
+    def on_start(self) -> None:
+        self.index = next(_INDEX)
+
+    def context(self) -> dict[str, int]:
+        return {recorder.USER: self.index}
+
     @task
     def hit(self) -> None:
         spec: RequestSpec = REQUESTS[pick()]
+        recorder.IN_FLIGHT.begin(self.index, spec.name)
         headers = dict(spec.headers)
         if spec.body:
             headers.setdefault("Content-Type", "application/json")

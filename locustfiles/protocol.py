@@ -23,9 +23,10 @@ ENV_PROGRESS_FILE = "BENCH_PROGRESS_FILE"
 ENV_TIMEOUT_S = "BENCH_TIMEOUT_S"
 
 # --- Locust → harness: samples, progress and window metadata ------------------------------------
-SAMPLE_COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error", "name")
+SAMPLE_COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error", "name", "user")
 """One CSV row per request: start (epoch s), response time (ms), HTTP status, body bytes, error,
-and the endpoint's label (which endpoint of a mix; files written before mixes lack it)."""
+the endpoint's label (which endpoint of a mix; files written before mixes lack it) and the index
+of the user that sent it (0 … users-1; -1 unknown; files written before it lack the column)."""
 
 # keys of the progress document (rewritten every 0.25 s) and of the final metadata
 T = "t"
@@ -43,6 +44,14 @@ WINDOW_COUNT = "window_count"
 SAMPLES = "samples"
 WARMUP_S = "warmup_s"
 DURATION_S = "duration_s"
+# the generator's own scheduling lag over the window (``locustfiles/stall.py``): how late a
+# greenlet that sleeps 10 ms woke, at worst and at the 99th percentile, over how many wake-ups
+LOADGEN_LAG_MAX_MS = "loadgen_lag_max_ms"
+LOADGEN_LAG_P99_MS = "loadgen_lag_p99_ms"
+LOADGEN_LAG_TICKS = "loadgen_lag_ticks"
+# the requests still in flight when the window ended: [[start (epoch s), endpoint name, user], …]
+# (their latency is at least measure_end - start: censored samples); absent in older files
+IN_FLIGHT_AT_END = "in_flight_at_end"
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,16 @@ class HTTPStatusError(Exception):
 
 
 class RawHTTPClient:
-    def __init__(self, environment: Environment, host: str, port: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        environment: Environment,
+        host: str,
+        port: int,
+        timeout_s: float,
+        context: dict[str, Any] | None = None,
+    ) -> None:
         self.environment = environment
+        self.context = context or {}  # passed to every request event (the recorder's user)
         self.host, self.port, self.timeout_s = host, port, timeout_s
         self.sock: socket.socket | None = None
         self.reader: Reader | None = None
@@ -85,13 +93,15 @@ class RawHTTPClient:
             response_time=elapsed_ms,
             response_length=len(response.content) if response else 0,
             response=response,
-            context={},
+            context=self.context,
             exception=exception,
             start_time=start_time,
             url=spec.path,
         )
 
 
-def make_client(environment: Environment, host: Any, timeout_s: float) -> RawHTTPClient:
+def make_client(
+    environment: Environment, host: Any, timeout_s: float, context: dict[str, Any] | None = None
+) -> RawHTTPClient:
     name, port = parse_host(str(host))
-    return RawHTTPClient(environment, name, port, timeout_s)
+    return RawHTTPClient(environment, name, port, timeout_s, context)

@@ -5,6 +5,11 @@ start time, response time, status and error is kept. The recorder also owns the 
 window: once every user is spawned it waits ``warmup`` seconds, marks the window's start, waits
 ``duration`` seconds, marks its end and stops the test. It records its own CPU time over the
 window, so a saturated load generator shows up in the results.
+
+Each sample names the user that sent it (its index, from the request's ``context``: fairness),
+and ``IN_FLIGHT`` knows each user's current request (the user class calls ``begin`` before it
+sends, the sample's arrival ends it): the ones still in flight when the window ends go into the
+metadata, their latency censored at their age.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import csv
 import json
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import gevent
@@ -21,10 +27,13 @@ from locust.env import Environment
 
 from harness.files import atomic_writer, write_atomic
 from locustfiles import protocol as p
+from locustfiles import stall
 from locustfiles.window import Sample, Window
 
 SETTINGS = p.LoadSettings.from_env(os.environ)
 WINDOW = Window(SETTINGS.warmup_s, SETTINGS.duration_s)
+IN_FLIGHT = WINDOW.in_flight
+USER = "user"  # the key of a request's context that holds its user's index
 
 _samples: list[Sample] = []
 _errors = 0
@@ -39,17 +48,23 @@ def on_request(
     response: Any = None,
     exception: BaseException | None = None,
     start_time: float | None = None,
-    **_: Any,
+    **extra: Any,
 ) -> None:
-    """Locust calls it with keywords (request_type, name, context, url… are not needed)."""
+    """Locust calls it with keywords (``context`` names the user; request_type, url… are not
+    needed)."""
     global _errors
+    context: Mapping[str, Any] | None = extra.get("context")
+    user = int(context.get(USER, -1)) if context else -1
+    IN_FLIGHT.end(user)
     status = int(getattr(response, "status_code", 0) or 0)
     error = ""
     if exception is not None:
         error = f"{type(exception).__name__}: {exception}"[:200].replace("\n", " ")
         _errors += 1
     started = start_time if start_time is not None else time.time() - response_time / 1000
-    _samples.append((started, float(response_time), status, int(response_length or 0), error, name))
+    _samples.append(
+        (started, float(response_time), status, int(response_length or 0), error, name, user)
+    )
 
 
 def _write_progress() -> None:
@@ -77,6 +92,7 @@ def _drive_window(environment: Environment) -> None:
 def on_init(environment: Environment, **_: Any) -> None:
     WINDOW.meta[p.TEST_START] = time.time()
     gevent.spawn(_write_progress)
+    gevent.spawn(stall.watch, WINDOW.meta, gevent.sleep)  # the generator's own lag
 
 
 @events.spawning_complete.add_listener

@@ -113,6 +113,7 @@ def write_samples(
             "bytes": 19,
             "error": errors,
             "name": step.endpoint.label,  # the recorder names each request's endpoint
+            "user": np.arange(n) % step.users,  # and the user that sent it
         },
         columns=list(SAMPLE_COLUMNS),
     )

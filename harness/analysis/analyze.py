@@ -19,12 +19,14 @@ from harness import results
 from harness.analysis import (
     blocking,
     claims,
+    disturbance,
     explain,
     gate,
     headlines,
     mixes,
     run_warnings,
     stats,
+    tails,
 )
 from harness.analysis.samples import bins_by_group
 from harness.analysis.tables import aggregate, summarize
@@ -50,6 +52,7 @@ class Analysis:
     mixes: list[mixes.Mixed] = field(default_factory=list)
     blocking: list[blocking.Blocking] = field(default_factory=list)
     checks: list[gate.Result] = field(default_factory=list)  # the run's checks, judged
+    disturbed: list[disturbance.Disturbance] = field(default_factory=list)  # not clean numbers
 
     @property
     def saturated(self) -> bool:
@@ -86,7 +89,11 @@ def tabulate(run_dir: Path) -> Analysis:
     summary = summarize(run_dir, run)
     bins = bins_by_group(run_dir, run)
     table = explain.predictions(run, with_intervals(aggregate(summary), bins))
-    return Analysis(run_dir=run_dir, run=run, summary=summary, table=table, bins=bins)
+    disturbed = disturbance.judge(run_dir, run, summary, table)
+    table = disturbance.mark(table, summary, disturbed)
+    return Analysis(
+        run_dir=run_dir, run=run, summary=summary, table=table, bins=bins, disturbed=disturbed
+    )
 
 
 def interpret(found: Analysis) -> Analysis:
@@ -99,10 +106,13 @@ def interpret(found: Analysis) -> Analysis:
         found.headlines = headlines.headlines_for(table)
         found.biggest = headlines.biggest(found.comparisons)
         found.mixes = mixes.mixes(run, table)
-    found.blocking = blocking.blocking_by_measurement(found.run_dir, run.measurements)
+    kept = [m for m in run.measurements if m.status != "superseded"]  # not a retried attempt
+    found.blocking = blocking.blocking_by_measurement(found.run_dir, kept)
     found.claims = claims.check(run, table, bins)
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
     found.warnings += run_warnings.concurrency(found.run_dir, run)
     found.warnings += run_warnings.served(run)
+    found.warnings += [f"{d.where}: disturbed — {d.text}" for d in found.disturbed]
+    found.warnings += tails.sentences(table) if len(table) else []
     found.checks = gate.judge(found, gate.from_run(run))
     return found

@@ -43,7 +43,7 @@ def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[s
                 f"({getattr(row, 'bins', '?')} throughput bins) — too few for stable "
                 "numbers; use a longer --duration"
             )
-    failed = summary[summary["status"] != "ok"] if len(summary) else summary
+    failed = summary[summary["status"] == "failed"] if len(summary) else summary
     for row in failed.itertuples():
         out.append(f"{row.scenario} / {row.endpoint} @ {row.users} users: measurement failed")
     out += _unreadable(summary)

@@ -6,24 +6,31 @@ and computes, in one pass, everything the report takes from it — the window's 
 latency percentiles, its throughput bins, its time series — then lets the parsed rows go. Only
 those small results are cached (by path, modification time and window), so a run of millions
 of samples holds one file's rows at a time, whatever number of tables and charts ask.
+
+The requests still in flight when the window ended (the samples' meta file, when the recorder
+wrote them) are censored samples of the window's percentiles, and the user column gives each
+user's completions (``tails``); files without them give the numbers they always gave.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from harness.analysis.tails import censored_percentiles, per_user
 from harness.errors import BenchError
 from harness.results import Measurement, Run
-from locustfiles.protocol import SAMPLE_COLUMNS
+from locustfiles.protocol import IN_FLIGHT_AT_END, SAMPLE_COLUMNS
 
-REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes", "name"}  # files before mixes have no name
+# files before mixes have no name, files before the fairness record no user
+REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes", "name", "user"}
 PERCENTILES = (50, 90, 99)
 SERIES_BIN_S = 1.0  # the time series' bins (the timeline charts)
 SERIES_COLUMNS = ["t", "rps", "errors_per_s", "p50_ms", "p99_ms"]
@@ -36,6 +43,7 @@ DTYPES = {
     "bytes": "int64",
     "error": "str",
     "name": "str",
+    "user": "int64",
 }
 TIMEOUT = "timed out|Timeout"
 
@@ -54,6 +62,12 @@ class WindowStats:
     top_error: str
     bad_rows: int
     empty_file: bool
+    # the percentiles that are only lower bounds (a censored in-flight request at their rank)
+    censored: dict[int, bool] = field(default_factory=dict)
+    in_flight: int | None = None  # requests in flight at the window's end; None: not recorded
+    oldest_in_flight_ms: float = np.nan
+    # successes in the window per user index (0 …); None: the file has no user column
+    user_counts: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,15 +87,18 @@ class _Rows:
     elapsed: np.ndarray
     error: np.ndarray
     good: np.ndarray  # no error
+    user: np.ndarray | None = None  # the sending user's index; None: not recorded
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Rows:
         error = frame["error"].to_numpy(dtype=object)
+        user = frame["user"].to_numpy(dtype=np.int64) if "user" in frame.columns else None
         return cls(
             frame["end"].to_numpy(dtype=float),
             frame["elapsed_ms"].to_numpy(dtype=float),
             error,
             np.asarray(error == "", dtype=bool),
+            user,
         )
 
 
@@ -116,7 +133,19 @@ def _digest(path: str, stamp: int, window_start: float, window_end: float, only:
     """One parse of a samples file (of this version) for one window; the rows are dropped.
     With ``only``, the rows of that endpoint of a mix (its parts share the file's parse)."""
     frame = _parsed(path, stamp) if only else _read_samples(path)
-    return _digest_of(_only(frame, only), window_start, window_end)
+    in_flight = _in_flight(path, only)
+    return _digest_of(_only(frame, only), window_start, window_end, in_flight)
+
+
+def _in_flight(path: str, only: str) -> list[float] | None:
+    """The start times of the requests in flight at the window's end (of endpoint ``only`` in
+    a mix), from the samples' meta file; None when it did not record them."""
+    try:
+        doc = json.loads(Path(path).with_suffix(".meta.json").read_text(encoding="utf-8"))
+        found = doc[IN_FLIGHT_AT_END]
+        return [float(item[0]) for item in found if not only or item[1] == only]
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
 
 
 @functools.lru_cache(maxsize=2)
@@ -136,10 +165,15 @@ def _only(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return kept
 
 
-def _digest_of(frame: pd.DataFrame, window_start: float, window_end: float) -> Digest:
+def _digest_of(
+    frame: pd.DataFrame,
+    window_start: float,
+    window_end: float,
+    in_flight: list[float] | None = None,
+) -> Digest:
     rows = _Rows.of(frame)
     return Digest(
-        stats=_window_stats(rows, frame.attrs, window_start, window_end),
+        stats=_window_stats(rows, frame.attrs, window_start, window_end, in_flight),
         bins=_bins(rows, window_start, window_end, bin_width(window_end - window_start)),
         series=_series(rows, window_start, window_end, SERIES_BIN_S),
     )
@@ -221,6 +255,8 @@ def _clean(frame: pd.DataFrame, lines: int) -> pd.DataFrame:
     kept = frame.dropna(subset=["start", "elapsed_ms", "status"]).copy()
     kept["status"] = kept["status"].astype(int)
     kept["error"] = kept["error"].fillna("").astype(str)
+    if "user" in kept.columns:
+        kept["user"] = pd.to_numeric(kept["user"], errors="coerce").fillna(-1).astype(np.int64)
     kept["end"] = kept["start"] + kept["elapsed_ms"] / 1000.0
     kept.attrs = {**frame.attrs, "bad_rows": lines - len(kept)}
     return kept
@@ -244,13 +280,21 @@ def _empty_samples() -> pd.DataFrame:
 
 
 def _window_stats(
-    rows: _Rows, attrs: Mapping[Any, Any], window_start: float, window_end: float
+    rows: _Rows,
+    attrs: Mapping[Any, Any],
+    window_start: float,
+    window_end: float,
+    in_flight: list[float] | None = None,
 ) -> WindowStats:
-    """Requests that completed inside the window; latency over the successful ones."""
+    """Requests that completed inside the window; latency over the successful ones, and the
+    ones in flight at its end as censored samples (their age)."""
     inside = (rows.end >= window_start) & (rows.end <= window_end)
     ok_ms = pd.Series(rows.elapsed[inside & rows.good], dtype=float)
     errors = pd.Series(rows.error[inside & ~rows.good], dtype=object)
     found = len(ok_ms) > 0
+    ages = np.array([(window_end - start) * 1000.0 for start in in_flight or ()], dtype=float)
+    tails = censored_percentiles(ok_ms.to_numpy(), ages, PERCENTILES)
+    users = None if rows.user is None else per_user(rows.user, inside & rows.good)
     return WindowStats(
         requests=int(inside.sum()),
         ok=len(ok_ms),
@@ -258,18 +302,25 @@ def _window_stats(
         timeouts=int(errors.str.contains(TIMEOUT, case=False).sum()) if len(errors) else 0,
         mean_ms=float(ok_ms.mean()) if found else np.nan,
         max_ms=float(ok_ms.max()) if found else np.nan,
-        percentiles={p: float(np.percentile(ok_ms, p)) if found else np.nan for p in PERCENTILES},
+        percentiles={p: tails[p].value for p in PERCENTILES},
         top_error=str(errors.mode().iloc[0]) if len(errors) else "",
         bad_rows=int(attrs.get("bad_rows", 0)),
         empty_file=bool(attrs.get("empty_file", False)),
+        censored={p: tails[p].censored for p in PERCENTILES},
+        in_flight=None if in_flight is None else len(in_flight),
+        oldest_in_flight_ms=float(ages.max()) if len(ages) else np.nan,
+        user_counts=users,
     )
 
 
 def _series(rows: _Rows, window_start: float, window_end: float, bin_s: float) -> pd.DataFrame:
-    """Successes, errors and success latency per ``bin_s`` up to the window's end."""
+    """Successes, errors and success latency per ``bin_s`` up to the window's last whole bin:
+    the sliver a window overshoots its duration by (a sleep wakes late: 3.0004 s) would be a
+    bin of a few requests drawn as a collapse to zero."""
     if not len(rows.end):
         return pd.DataFrame(columns=SERIES_COLUMNS)
-    kept = rows.end <= window_end
+    whole = np.floor((window_end - window_start) / bin_s + 1e-6) * bin_s
+    kept = rows.end <= min(window_end, window_start + whole)
     t, code = np.unique(
         np.floor((rows.end[kept] - window_start) / bin_s) * bin_s, return_inverse=True
     )

@@ -3,7 +3,9 @@
 Throughput counts successful completions inside the window (errors are counted separately and
 shown, never dropped); percentiles are exact, over successful requests. The numbers of a
 measurement's samples come from ``samples.digest`` (one parse of its file). The server's side of
-each measurement comes from its ``ServerSample`` series.
+each measurement comes from its ``ServerSample`` series. The requests in flight at the window's
+end are censored samples of the percentiles (``pNN_censored``: the value is a lower bound), and
+the users' completions give the fairness columns (``tails``; NaN when the run did not record).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis.samples import PERCENTILES, digest
+from harness.analysis.samples import PERCENTILES, WindowStats, digest
+from harness.analysis.tails import Fairness
 from harness.results import Measurement, Run, ServerSample, load_metrics
 
 SATURATED_SHARE = 0.90
@@ -55,8 +58,25 @@ def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = ""
     }
     for p in PERCENTILES:
         row[f"p{p}_ms"] = found.percentiles[p]
+        row[f"p{p}_censored"] = found.censored.get(p, False)
+    row.update(_tails(found, measurement.users))
     row.update(_server_signals(load_metrics(run_dir, measurement), measurement))
     return row
+
+
+def _tails(found: WindowStats, users: int) -> dict[str, Any]:
+    """In flight at the window's end (count, the oldest's age) and the users' completions."""
+    fair = None if found.user_counts is None else Fairness.of(found.user_counts, users)
+    return {
+        "in_flight_at_end": np.nan if found.in_flight is None else float(found.in_flight),
+        "oldest_in_flight_ms": found.oldest_in_flight_ms,
+        "user_min": np.nan if fair is None else float(fair.min),
+        "user_median": np.nan if fair is None else fair.median,
+        "user_max": np.nan if fair is None else float(fair.max),
+        "user_cv": np.nan if fair is None else fair.cv,
+        "users_idle": np.nan if fair is None else fair.idle,
+        "user_dispersion": np.nan if fair is None else fair.dispersion,
+    }
 
 
 def _server_signals(series: list[ServerSample], m: Measurement) -> dict[str, Any]:
@@ -106,6 +126,17 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         p90_ms=("p90_ms", "median"),
         p99_ms=("p99_ms", "median"),
         max_ms=("max_ms", "max"),
+        p50_censored=("p50_censored", "any"),
+        p90_censored=("p90_censored", "any"),
+        p99_censored=("p99_censored", "any"),
+        in_flight_at_end=("in_flight_at_end", "max"),
+        oldest_in_flight_ms=("oldest_in_flight_ms", "max"),
+        user_min=("user_min", "min"),
+        user_median=("user_median", "median"),
+        user_max=("user_max", "max"),
+        user_cv=("user_cv", "median"),
+        users_idle=("users_idle", "max"),
+        user_dispersion=("user_dispersion", "median"),
         requests=("requests", "sum"),
         errors=("errors", "sum"),
         timeouts=("timeouts", "sum"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +25,7 @@ from harness.measure.app import (
     connect_target,
     start_app,
 )
+from harness.measure.cpu_sampler import CpuSampler
 from harness.measure.loadgen import Files, Job, LoadGenerator, Outcome
 from harness.measure.lock import machine_lock
 from harness.measure.metrics import MetricsPoller, wait_idle
@@ -68,6 +69,10 @@ class RunOptions:
     allow_concurrent: bool = False
     source: Source = field(default_factory=Source)  # --app / --target (else the scenario's)
     checks: tuple[str, ...] = ()  # --check texts, validated by the CLI; saved with the run
+    # --retry-disturbed N: measure a disturbed measurement again, up to N times; ``guard`` says
+    # why one is disturbed ([] when clean: the analysis's rules, handed in by the CLI)
+    retry_disturbed: int = 0
+    guard: Callable[[Path, Measurement], list[str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Step:
     parts: tuple[tuple[Endpoint, float], ...]
     users: int
     repeat: int
+    attempt: int = 0  # > 0: measured again after a disturbed attempt (--retry-disturbed)
 
     @classmethod
     def solo(cls, scenario: Scenario, endpoint: Endpoint, users: int, repeat: int) -> Step:
@@ -101,12 +107,14 @@ class Step:
     @property
     def id(self) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.label.lower()).strip("-")
-        return f"{self.scenario.name}--{slug}--u{self.users}--r{self.repeat}"
+        again = f"--a{self.attempt}" if self.attempt else ""
+        return f"{self.scenario.name}--{slug}--u{self.users}--r{self.repeat}{again}"
 
     @property
     def title(self) -> str:
         where = f"{self.label} @ {self.users} users"
-        return f"{self.scenario.name}: {where} (#{self.repeat + 1})"
+        again = f", attempt {self.attempt + 1}" if self.attempt else ""
+        return f"{self.scenario.name}: {where} (#{self.repeat + 1}{again})"
 
     def job(self, options: RunOptions) -> Job:
         return Job(
@@ -237,7 +245,7 @@ def _run_all(ctx: _Context, scenarios: list[Scenario]) -> None:
                 index += 1
                 seconds = scenario.warmup_s + scenario.duration_s
                 ctx.progress.measurement(index, step.title, seconds)
-                measurement = _measure(ctx, step, app, children)
+                measurement = _measure_until_clean(ctx, step, app, children, index)
                 ctx.record(ctx.result.with_measurement(measurement))
 
 
@@ -266,6 +274,30 @@ def _start_scenario(
     return app, record
 
 
+def _measure_until_clean(
+    ctx: _Context, step: Step, app: App, children: Children, index: int = 0
+) -> Measurement:
+    """Measure ``step``; while the guard finds it disturbed, keep that attempt in the results
+    (marked superseded, with why) and measure it again, up to ``--retry-disturbed`` times."""
+    measurement = _measure(ctx, step, app, children)
+    guard, retries = ctx.options.guard, ctx.options.retry_disturbed
+    for attempt in range(1, retries + 1):
+        reasons = guard(ctx.run_dir, measurement) if guard and measurement.status == "ok" else []
+        if not reasons:
+            break
+        why = "disturbed: " + "; ".join(reasons)
+        assert ctx.result is not None
+        ctx.record(
+            ctx.result.with_measurement(replace(measurement, status="superseded", error=why))
+        )
+        ctx.progress.note(mask_secrets(f"[yellow]{step.title}: {why}; measuring it again"))
+        again = replace(step, attempt=attempt)
+        seconds = step.scenario.warmup_s + step.scenario.duration_s
+        ctx.progress.measurement(index, again.title, seconds)
+        measurement = _measure(ctx, again, app, children)
+    return measurement
+
+
 def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measurement:
     def check() -> None:
         children.check(step.title)
@@ -275,21 +307,30 @@ def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measure
         ctx.progress.note("[yellow]the app still had requests in flight after 60s")
     files = Files.of(ctx.run_dir, step.id)
     metrics_path = ctx.run_dir / "metrics" / f"{step.id}.json"
+    cpu_path = ctx.run_dir / "metrics" / f"{step.id}.cpu.json"
     generator = LoadGenerator(step.job(ctx.options), files, app.url, ctx.pinning.loadgen)
-    generator.start(children)
-    if app.metrics:
-        with MetricsPoller(metrics_url, interval_s=0.5) as poller:
+    pinned = {"app": ctx.pinning.app, "loadgen": ctx.pinning.loadgen}
+    if app.process is None:  # a running server (--target): not ours to pin, nor to account for
+        pinned = {"loadgen": ctx.pinning.loadgen}
+    with CpuSampler(children.pids, pinned) as sampler:  # who else used the pinned cores
+        generator.start(children)
+        if app.metrics:
+            with MetricsPoller(metrics_url, interval_s=0.5) as poller:
+                error = generator.follow(ctx.progress, check)
+            poller.save(metrics_path)
+        else:  # a target without the instrumentation: no server-side signals, said in the report
             error = generator.follow(ctx.progress, check)
-        poller.save(metrics_path)
-    else:  # a target without the instrumentation: no server-side signals, said in the report
-        error = generator.follow(ctx.progress, check)
+    sampler.save(cpu_path)
     outcome = generator.finish(children, error)
     if not outcome.ok:
         ctx.progress.note(mask_secrets(f"[red]{step.title}: {outcome.error}"))
     rps, errors = (outcome.meta.rps, outcome.meta.errors) if outcome.meta else (0.0, 0)
     # the same definition as the report: successful completions in the window / its length
     ctx.progress.done(step.title, rps, errors)
-    return record(step, files, metrics_path, outcome)
+    return replace(
+        record(step, files, metrics_path, outcome),
+        cpu=f"metrics/{cpu_path.name}" if cpu_path.is_file() else "",
+    )
 
 
 def record(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Measurement:
@@ -313,4 +354,5 @@ def record(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Me
         loadgen_cpu_warning=meta.locust_cpu_warning if meta else False,
         status="ok" if outcome.ok else "failed",
         error=outcome.error,
+        attempt=step.attempt,
     )

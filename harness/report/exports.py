@@ -99,6 +99,7 @@ def _extra(record: dict[str, Any]) -> str:
         )
     if record["flags"]:
         lines.append("flags: " + ", ".join(record["flags"]))
+    lines += [f"disturbed: {why}" for why in record.get("disturbed", [])]
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.analysis import disturbance, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.formatting import fmt, times
 from harness.files import write_atomic
@@ -25,19 +26,29 @@ def markdown(analysis: Analysis) -> str:
     if analysis.claims:  # claims are about the bundled app: none for another app's run
         lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
         lines += [f"| {c.claim} | **{c.verdict}** | {c.evidence} |" for c in analysis.claims]
+    # runs that recorded them: the requests in flight at the window's end, per-user completions
+    recorded = tails.recorded(table)
     lines += [
         "",
         "| scenario | endpoint | users | RPS | 95% CI | predicted | measured/predicted "
-        "| p50 ms | p99 ms | errors |",
-        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| p50 ms | p99 ms | errors |"
+        + (" in flight at end | completions per user (min / median / max) |" if recorded else ""),
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|" + ("---:|---|" if recorded else ""),
     ]
     for r in table.itertuples():
         lines.append(
-            f"| {r.scenario} | {r.endpoint} | {r.users} | {r.rps:,.1f} | "
+            f"| {r.scenario} | {r.endpoint} | {r.users} | "
+            f"{disturbance.rps_cell(r.rps, r.disturbed)} | "
             f"{fmt('{:,.0f}', r.rps_ci_low)}–{fmt('{:,.0f}', r.rps_ci_high)} | "
             f"{fmt('{:,.0f}', r.predicted_rps)} ({r.binding}) | {fmt('{:.0%}', r.ratio)} | "
-            f"{fmt('{:,.1f}', r.p50_ms)} | {fmt('{:,.1f}', r.p99_ms)} | {r.errors} |"
+            f"{tails.mark(r.p50_ms, r.p50_censored)} | {tails.mark(r.p99_ms, r.p99_censored)} | "
+            f"{r.errors} |"
+            + (f" {tails.in_flight_cell(r)} | {tails.per_user_cell(r)} |" if recorded else "")
         )
+    disturbed = disturbance.lines(analysis.disturbed, analysis.run.measurements)
+    if disturbed:  # never a clean number: say why, and what to do
+        lines += ["", f"**Disturbed measurements** ({disturbance.MARK}: re-measure them):", ""]
+        lines += [f"- {line}" for line in disturbed]
     if analysis.comparisons:
         lines += [
             "",

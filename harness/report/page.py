@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import UndefinedError
 
+from harness.analysis import disturbance, tails
 from harness.analysis.analyze import Analysis
 from harness.errors import BenchError
 from harness.files import write_atomic
@@ -25,7 +26,7 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
         rows = table[table["scenario"] == name] if len(table) else table
         app = record.get("app", {})
         failed = (
-            summary[(summary["scenario"] == name) & (summary["status"] != "ok")]
+            summary[(summary["scenario"] == name) & (summary["status"] == "failed")]
             if len(summary)
             else summary
         )
@@ -36,6 +37,7 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
                 "endpoints": record.get("endpoints", []),
                 "charts": charts.get(name, []),
                 "rows": list(rows.itertuples()),
+                "tails": tails.recorded(rows),  # in flight at the end, per-user completions
                 "sentences": analysis.sentences(name),
                 "comparisons": [c for c in analysis.comparisons if c["scenario"] == name],
                 "colours": palette(rows) if len(rows) else {},
@@ -83,6 +85,8 @@ def _page(analysis: Analysis, charts: Mapping[str, list[str]]) -> str:
             saturated=analysis.saturated,
             mixes=analysis.mixes,
             checks=analysis.checks,
+            disturbed=disturbance.lines(analysis.disturbed, analysis.run.measurements),
+            disturbed_mark=disturbance.MARK,
         )
     )
 

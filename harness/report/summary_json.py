@@ -6,6 +6,10 @@ described by ``schemas/summary-N.schema.json`` beside this module):
       row of the report's table (median over repeats, 95 % CI, percentiles, errors, the capacity
       model's prediction, server signals, flags), the in-run comparisons, the claims, mixed
       traffic, who blocked the event loop, headlines, findings and warnings.
+      Since then, optional fields a reader that does not know them can ignore (still
+      bench-summary/1, the schema names them without requiring them): a measurement's
+      ``latency_ms.censored`` (which percentiles are lower bounds), ``in_flight_at_end`` and
+      ``fairness`` (per-user completions).
 The schema is strict (no field it does not name), so any change of shape — a field added,
 renamed, removed or retyped — is a new version with a new schema file, never an edit of this one.
 Numbers are JSON numbers; a value that does not exist (no prediction, NaN, ±inf) is ``null``.
@@ -20,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis import explain, gate, run_warnings, stats
+from harness.analysis import explain, gate, run_warnings, stats, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.blocking import Blocking
 from harness.analysis.mixes import Mixed
@@ -31,7 +35,14 @@ SCHEMA = "bench-summary/1"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "summary-1.schema.json"
 FILE = "summary.json"
 # a measurement's flags: the per-row conditions behind the run's warnings and findings
-FLAGS = ("loadgen_saturated", "errors", "repeats_disagree", "few_requests", "off_prediction")
+FLAGS = (
+    "loadgen_saturated",
+    "errors",
+    "repeats_disagree",
+    "few_requests",
+    "off_prediction",
+    "disturbed",
+)
 
 
 def clean(value: Any) -> Any:
@@ -66,6 +77,8 @@ def flags(row: Any) -> list[str]:
         found.append("few_requests")
     if row.finding:
         found.append("off_prediction")
+    if getattr(row, "disturbed", None):
+        found.append("disturbed")
     return found
 
 
@@ -103,7 +116,10 @@ def _record(row: Any, paths: dict[Any, str], means: dict[Any, float]) -> dict[st
             "p99": row.p99_ms,
             "max": row.max_ms,
             "mean": means.get((row.scenario, row.endpoint, row.variant, row.users), math.nan),
+            "censored": {f"p{q}": bool(getattr(row, f"p{q}_censored")) for q in (50, 90, 99)},
         },
+        "in_flight_at_end": _in_flight(row),
+        "fairness": _fairness(row),
         "requests": row.requests,
         "errors": row.errors,
         "timeouts": row.timeouts,
@@ -121,6 +137,27 @@ def _record(row: Any, paths: dict[Any, str], means: dict[Any, float]) -> dict[st
             "threadpool_busy_max": row.threadpool_busy_max,
         },
         "flags": flags(row),
+        "disturbed": list(getattr(row, "disturbed", None) or []),
+    }
+
+
+def _in_flight(row: Any) -> dict[str, Any] | None:
+    if math.isnan(row.in_flight_at_end):
+        return None
+    return {"count": int(row.in_flight_at_end), "oldest_age_ms": row.oldest_in_flight_ms}
+
+
+def _fairness(row: Any) -> dict[str, Any] | None:
+    if math.isnan(row.user_cv):
+        return None
+    return {
+        "min": row.user_min,
+        "median": row.user_median,
+        "max": row.user_max,
+        "cv": row.user_cv,
+        "idle_share": row.users_idle,
+        "dispersion": row.user_dispersion,
+        "unfair": tails.unfair(row),
     }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from harness.analysis import tails
 from harness.analysis.formatting import fmt, times
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -45,5 +46,9 @@ def environment() -> Environment:
         rps=lambda v: fmt("{:,.1f}", v),
         ratio=lambda v: fmt("{:.2f}", v),
         times=times,
+        censored=tails.mark,  # "≥ 9,812.3" for a percentile that is a lower bound
+        in_flight=tails.in_flight_cell,
+        per_user=tails.per_user_cell,
+        unfair=tails.unfair,
     )
     return env

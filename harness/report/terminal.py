@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from rich.table import Table
 from rich.text import Text
 
+from harness.analysis import disturbance, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.gate import Result
 from harness.analysis.run_diff import REGRESSION, RunDiff
@@ -36,19 +37,36 @@ def scenarios_table(items: Mapping[str, Scenario | Suite]) -> Table:
 def results_table(analysis: Analysis) -> Table:
     """``bench run``'s closing table: one row per scenario × endpoint × users level."""
     columns = ["scenario", "endpoint", "users", "RPS", "p50 ms", "p99 ms", "errors", "loadgen CPU"]
-    view = _table(columns, set(columns) - {"scenario", "endpoint"})
+    recorded = tails.recorded(analysis.table)  # in flight at the end, per-user completions
+    extra = ["in flight at end", "per user min/med/max"] if recorded else []
+    view = _table(columns + extra, set(columns + extra) - {"scenario", "endpoint"})
     for r in analysis.table.itertuples():
-        view.add_row(
+        cells = [
             r.scenario,
             r.endpoint,
             str(r.users),
-            f"{r.rps:,.1f}",
-            f"{r.p50_ms:,.1f}",
-            f"{r.p99_ms:,.1f}",
+            Text(disturbance.rps_cell(r.rps, r.disturbed), style="bold yellow")
+            if r.disturbed
+            else f"{r.rps:,.1f}",
+            tails.mark(r.p50_ms, r.p50_censored),
+            tails.mark(r.p99_ms, r.p99_censored),
             str(r.errors),
             f"{r.loadgen_cpu_share:.0%}",
-        )
+        ]
+        if recorded:
+            cells += [tails.in_flight_cell(r), tails.per_user_cell(r)]
+        view.add_row(*cells)
     return view
+
+
+def disturbed_note(analysis: Analysis) -> str:
+    """Printed under the results table: why its rows marked "⚠ disturbed" are, and the
+    attempts measured again (--retry-disturbed); "" when every measurement was clean."""
+    disturbed = disturbance.lines(analysis.disturbed, analysis.run.measurements)
+    if not disturbed:
+        return ""
+    head = f"{disturbance.MARK}: not clean numbers; re-measure them with the machine idle:"
+    return "\n".join([head] + [f"  {line}" for line in disturbed])
 
 
 def diff_table(diff: RunDiff) -> Table:

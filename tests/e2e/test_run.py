@@ -99,10 +99,17 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     for m in results["measurements"]:
         assert m["status"] == "ok", m
         samples = (run_dir / m["samples"]).read_text().splitlines()
-        assert samples[0] == "start,elapsed_ms,status,bytes,error,name"
+        assert samples[0] == "start,elapsed_ms,status,bytes,error,name,user"
         assert len(samples) > 50
-        # each request names its endpoint (what a mix's rows are split by)
-        assert {row.rsplit(",", 1)[1] for row in samples[1:]} == {m["endpoint"]}
+        # each request names its endpoint (what a mix's rows are split by) and its user
+        assert {row.rsplit(",", 2)[1] for row in samples[1:]} == {m["endpoint"]}
+        assert {int(row.rsplit(",", 1)[1]) for row in samples[1:]} <= set(range(m["users"]))
+        # the requests in flight when the window ended: [start, endpoint, user] each
+        meta = json.loads((run_dir / m["samples"].replace(".csv", ".meta.json")).read_text())
+        assert all(
+            start <= m["window_end"] and name == m["endpoint"] and 0 <= user < m["users"]
+            for start, name, user in meta["in_flight_at_end"]
+        )
     pngs = sorted(p.name for p in run_dir.glob("*.png"))
     tiny = [f"{kind}-tiny.png" for kind in ("latency", "rps", "signals", "sweep", "timeline")]
     assert set(tiny) <= set(pngs)

@@ -6,7 +6,7 @@ import pytest
 
 from locustfiles import protocol as p
 from locustfiles.protocol import WindowMeta
-from locustfiles.window import Window, in_window
+from locustfiles.window import InFlight, Window, in_window
 
 
 class FakeClock:
@@ -63,3 +63,42 @@ def test_a_window_cut_short_is_not_complete() -> None:
     window = Window(1.0, 2.0, clock=lambda: 5.0, cpu_clock=lambda: 0.0)
     meta = WindowMeta.from_dict(window.close([(4.0, 1.0, 200, 1, "")], cpu_warning=False))
     assert not meta.complete and meta.window_count == 0 and window.meta[p.SAMPLES] == 1
+
+
+def test_in_flight_knows_each_users_current_request() -> None:
+    now = [10.0]
+    in_flight = InFlight(clock=lambda: now[0])
+    in_flight.begin(0, "/a")
+    now[0] = 11.0
+    in_flight.begin(1, "/b")
+    in_flight.end(0)  # its sample arrived
+    in_flight.end(7)  # a user with nothing in flight (or -1, unknown): nothing happens
+    now[0] = 12.5
+    in_flight.begin(0, "/a")  # the next request of user 0
+    assert in_flight.snapshot() == [[11.0, "/b", 1], [12.5, "/a", 0]]  # oldest first
+
+
+def test_the_window_records_the_requests_in_flight_at_its_end() -> None:
+    clock = FakeClock()
+    in_flight = InFlight(clock=lambda: clock.now)
+    window = Window(
+        2.0, 5.0, clock=lambda: clock.now, cpu_clock=lambda: clock.cpu, in_flight=in_flight
+    )
+
+    def sleep(seconds: float) -> None:  # users send while the window waits
+        in_flight.begin(0, "/slow")  # at 1000.0 (warm-up) / 1002.0: still in flight at the end
+        in_flight.begin(1, "/fast")
+        clock.sleep(seconds / 2)
+        in_flight.end(1)  # completes: not in flight
+        clock.sleep(seconds / 2)
+
+    window.drive(sleep, lambda: in_flight.begin(2, "/after"))  # after the end: not counted
+    assert window.meta[p.MEASURE_END] == 1007.0
+    assert window.meta[p.IN_FLIGHT_AT_END] == [[1002.0, "/slow", 0]]  # age 5 s at the end
+    meta = window.close([], cpu_warning=False)
+    assert meta[p.IN_FLIGHT_AT_END] == [[1002.0, "/slow", 0]]
+
+
+def test_samples_with_a_user_column_count_the_same() -> None:
+    samples = [(1001.0, 500.0, 200, 10, "", "/a", 3), (1004.9, 200.0, 200, 10, "", "/a", 4)]
+    assert in_window(samples, 1000.0, 1005.0) == (1, 0)

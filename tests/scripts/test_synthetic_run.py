@@ -24,7 +24,7 @@ def test_a_small_synthetic_run_loads_and_reports(tmp_path: Path) -> None:
     raw = json.loads((run_dir / "results.json").read_text())
     assert all("model" not in m for m in raw["measurements"])
     written = [pd.read_csv(run_dir / m.samples, keep_default_na=False) for m in run.measurements]
-    columns = ["start", "elapsed_ms", "status", "bytes", "error", "name"]  # as the recorder's
+    columns = ["start", "elapsed_ms", "status", "bytes", "error", "name", "user"]  # as written
     assert all(list(frame.columns) == columns for frame in written)
     labels = {e.label for e in resolve("sleep")[1][0].endpoints}
     assert {name for frame in written for name in frame["name"]} == labels

@@ -308,3 +308,17 @@ def test_garbled_and_empty_samples_are_reported_not_fatal(tmp_path: Path, run: R
     )
     assert any(f"{m.samples}: 2 row(s) that are not samples were skipped" in w for w in warnings)
     assert any(f"{other.samples} is empty" in w for w in warnings)
+
+
+def test_the_timeseries_ends_with_the_last_whole_bin(tmp_path: Path, run: Run) -> None:
+    """A window that overshoots its duration by a sliver has no trailing bin of a few requests
+    (it would be drawn as throughput falling to zero)."""
+    shutil.copytree(FIXTURE, tmp_path / "run")
+    m = measurement(run, GOLDEN)
+    path = tmp_path / "run" / m.samples
+    frame = pd.read_csv(path, keep_default_na=False)
+    late = frame.iloc[[0]].assign(start=m.window_end + 0.0002 - 0.1, elapsed_ms=100.0, error="")
+    pd.concat([frame, late]).to_csv(path, index=False)
+    longer = replace(m, window_end=m.window_end + 0.0004)
+    series = samples.timeseries(tmp_path / "run", longer)
+    assert list(series["t"]) == [-1.0, 0.0, 1.0] and list(series["rps"]) == [5.0, 100.0, 100.0]
