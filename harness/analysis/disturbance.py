@@ -41,6 +41,7 @@ COUNT_SLACK = 3  # requests: snapshot timing cannot do better on a small count
 STALL_S = 1.5  # three poll intervals
 IDLE_RATE = 0.10  # of the window's mean rate: an interval that served less is idle
 IDLE_USERS = 0.10  # of the users: fewer in flight is "far below users" in a closed model
+EDGE_RATE_SPREAD = 0.10  # how much a rate moves between two 0.5 s snapshot intervals
 FOREIGN_SHARE = 0.10  # of the pinned cores' time
 STEAL_SHARE = 0.05
 LAG_MAX_MS = 250.0
@@ -96,6 +97,21 @@ def edge(points: Sequence[tuple[float, float]], t: float, start: float, end: flo
     return v0 - rate * (t0 - t) if t == start else v1 + rate * (t - t1)
 
 
+def _edge_doubt(points: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """How many completions the edges' extrapolation may be off by: the count between a window
+    edge and the nearest snapshot inside it is the rate of the nearest interval times the gap,
+    and a rate moves by about ``EDGE_RATE_SPREAD`` from one interval to the next (a saturated
+    app at 3,300 RPS read -2.7 % with 0.5 s snapshots: none was lost)."""
+    inside = [pt for pt in points if start <= pt[0] <= end]
+    if len(inside) < 2:
+        return 0.0
+    (t0, v0), (t1, v1) = inside[:2]
+    (u0, w0), (u1, w1) = inside[-2:]
+    head = (v1 - v0) / max(t1 - t0, 1e-9) * (t0 - start)
+    tail = (w1 - w0) / max(u1 - u0, 1e-9) * (end - u1)
+    return EDGE_RATE_SPREAD * (abs(head) + abs(tail))
+
+
 def count_mismatch(
     client: int, series: Sequence[ServerSample], start: float, end: float, users: int = 0
 ) -> Reason | None:
@@ -108,7 +124,10 @@ def count_mismatch(
         return None
     app = last - first
     gap = client - app
-    if abs(gap) <= max(COUNT_TOLERANCE * max(app, client), COUNT_SLACK, users):
+    allowed = max(COUNT_TOLERANCE * max(app, client), COUNT_SLACK, users) + _edge_doubt(
+        points, start, end
+    )
+    if abs(gap) <= allowed:
         return None
     return Reason(
         "count",

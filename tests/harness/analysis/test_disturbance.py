@@ -65,6 +65,19 @@ def test_the_load_stopping_after_the_window_is_not_a_mismatch() -> None:
     assert disturbance.count_mismatch(400, series, START, END) is None
 
 
+def test_a_rate_that_moves_near_an_edge_is_not_a_loss_but_a_real_one_is() -> None:
+    """3,300/s with snapshots 0.5 s apart, 0.45 s from each edge to the nearest one inside: the
+    rate of the nearest interval stands for the gap (seen: -2.7 % on a saturated app)."""
+    times = (99.5, 100.45, 100.95, 101.45, 101.95, 102.45, 102.95, 103.55, 104.5)
+    series, total = [], 0.0
+    for a, b in zip((98.0, *times), times, strict=False):
+        total += (b - a) * (3_300 if a < 101 or a > 103 else 3_500)
+        series.append(snap(b, round(total)))
+    app = 4 * 3_300 + 2 * 200  # what the app really did in [START, END]
+    assert disturbance.count_mismatch(round(app * 0.975), series, START, END, 50) is None
+    assert disturbance.count_mismatch(round(app * 0.90), series, START, END, 50) is not None
+
+
 def test_no_count_rule_without_snapshots_around_the_window() -> None:
     assert disturbance.count_mismatch(1, steady(t0=101.0), START, END) is None
     assert disturbance.count_mismatch(1, [], START, END) is None
