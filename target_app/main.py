@@ -6,7 +6,8 @@ Run it alone with ``bench serve`` or ``uvicorn target_app.main:app_from_env --fa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -22,17 +23,19 @@ DOCS_STATIC = "/_bench/docs-static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app. The lifespan sizes anyio's thread pool and opens shared clients."""
+    """Build the app. The lifespan sizes anyio's thread pool, opens shared clients, tunes gc."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = settings.threadpool_tokens
-        async with contextlib.AsyncExitStack() as stack:
-            for family in FAMILIES:
-                await _enter_family(stack, family, app)
-            yield
+        with _gc_tuned(settings, app) as freeze:
+            async with contextlib.AsyncExitStack() as stack:
+                for family in FAMILIES:
+                    await _enter_family(stack, family, app)
+                freeze()  # last: everything the families built moves to the permanent generation
+                yield
 
     # Swagger UI and ReDoc served from the installed fastapi-offline package, not a CDN:
     # /docs works on a machine without internet.
@@ -64,6 +67,29 @@ async def _enter_family(stack: contextlib.AsyncExitStack, family: ModuleType, ap
     lifespan = getattr(family, "lifespan", None)
     if lifespan is not None:
         await stack.enter_async_context(lifespan(app))
+
+
+@contextlib.contextmanager
+def _gc_tuned(settings: Settings, app: FastAPI) -> Iterator[Callable[[], None]]:
+    """``gc_threshold`` now, ``gc_freeze`` when the returned callable is called (after start-up);
+    both recorded in ``/_bench/info`` (``extra.gc``) and undone on exit."""
+    before = gc.get_threshold()
+    if settings.gc_thresholds():
+        gc.set_threshold(*settings.gc_thresholds())
+    record = app.state.bench_extra = getattr(app.state, "bench_extra", {})
+    record["gc"] = {"freeze": False, "frozen_objects": 0, "threshold": list(gc.get_threshold())}
+
+    def freeze() -> None:
+        if settings.gc_freeze:
+            gc.freeze()
+            record["gc"].update(freeze=True, frozen_objects=gc.get_freeze_count())
+
+    try:
+        yield freeze
+    finally:
+        if settings.gc_freeze:
+            gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def app_from_env() -> FastAPI:

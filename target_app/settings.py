@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from target_app.secrets import redact_url
 
-__all__ = ["ENV_PREFIX", "Settings", "env_name", "redact_url"]
+__all__ = ["ENV_PREFIX", "Settings", "env_name", "parse_gc_threshold", "redact_url"]
 
 ENV_PREFIX = "BENCH_"
+MAX_GC_THRESHOLD = 10_000_000
+
+
+def parse_gc_threshold(text: str) -> tuple[int, ...]:
+    """``"700,10,10"`` → ``(700, 10, 10)``: 1 to 3 whole numbers 0..10,000,000 (0 disables)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"expected 1 to 3 whole numbers like 700,10,10, got {text!r}")
+    numbers = tuple(int(p) for p in parts)
+    if max(numbers) > MAX_GC_THRESHOLD:
+        raise ValueError(f"each threshold must be at most {MAX_GC_THRESHOLD:,}, got {text!r}")
+    return numbers
 
 
 def env_name(field: str) -> str:
@@ -41,6 +53,32 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(0, ge=0, le=1000)
     db_pool_timeout_s: float = Field(30.0, gt=0, le=300)
     process_pool_workers: int = Field(1, ge=1, le=64)
+    # Garbage collector, applied by the lifespan (target_app/main.py), recorded in /_bench/info.
+    gc_freeze: bool = Field(
+        False, description="gc.freeze() once the lifespan has built everything (clients, pools)"
+    )
+    gc_threshold: str = Field(
+        "",
+        description="gc.set_threshold, 1 to 3 whole numbers like 700,10,10 (empty = Python's)",
+    )
+
+    @field_validator("gc_threshold", mode="before")
+    @classmethod
+    def _gc_threshold(cls, value: object) -> str:
+        """``"700, 10,10"`` or ``[700, 10, 10]`` → ``"700,10,10"``; anything else is an error."""
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError("expected whole numbers like 700,10,10")
+        if not value.strip():
+            return ""
+        return ",".join(str(n) for n in parse_gc_threshold(value))
+
+    def gc_thresholds(self) -> tuple[int, ...]:
+        """The thresholds to set, () to keep the interpreter's."""
+        return parse_gc_threshold(self.gc_threshold) if self.gc_threshold else ()
 
     def public(self) -> dict[str, object]:
         """Settings as recorded in results: database passwords are never written out."""

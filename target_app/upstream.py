@@ -5,10 +5,18 @@ payload. Each ``GET /item`` waits with ``asyncio.sleep`` (thousands of concurren
 nothing), then answers a JSON document of about ``size`` bytes, or an HTTP 500 with probability
 ``error_rate``.
 
-``GET /item?latency_ms=100&jitter_ms=0&error_rate=0&size=256``
+``GET /item?latency_ms=100&jitter_ms=0&error_rate=0&size=256&hang_rate=0&hang_ms=30000``
     Per-request values override the process defaults (``BENCH_UPSTREAM_*`` or the CLI). The wait
-    is uniform in ``[latency - jitter, latency + jitter]`` (never below 0); the wait actually
-    applied is returned in the ``x-upstream-delay-ms`` header. Bad values answer 422.
+    is uniform in ``[latency - jitter, latency + jitter]`` (never below 0); with probability
+    ``hang_rate`` the call "hangs" instead: it waits ``hang_ms`` (a slow dependency, for the
+    timeouts family). The wait actually applied is returned in the ``x-upstream-delay-ms``
+    header. Bad values answer 422.
+
+Every wait is bounded: ``latency_ms`` and ``jitter_ms`` by ``MAX_LATENCY_MS`` (10 s), ``hang_ms``
+by ``MAX_HANG_MS`` (30 s, the load generator's per-request timeout), so even a caller without a
+timeout gets an answer and a load test always ends. The hang and error draws come from one
+generator, seeded by ``seed``: with a seed, the same sequence of requests hangs and fails the same
+way.
 ``GET /health``
     ``{"status": "ok"}``, for readiness checks.
 
@@ -34,6 +42,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_LATENCY_MS = 10_000.0
+MAX_HANG_MS = 30_000.0  # a "hung" call still answers: the load generator gives up at 30 s
 MAX_PAYLOAD_BYTES = 1_000_000
 DELAY_HEADER = b"x-upstream-delay-ms"
 
@@ -53,8 +62,14 @@ class UpstreamSettings(BaseSettings):
     payload_bytes: int = Field(
         default=256, ge=0, le=MAX_PAYLOAD_BYTES, description="JSON body size"
     )
+    hang_rate: float = Field(
+        default=0.0, ge=0, le=1, description="probability that a call hangs for hang_ms"
+    )
+    hang_ms: float = Field(
+        default=MAX_HANG_MS, ge=0, le=MAX_HANG_MS, description="wait of a hanging call"
+    )
     seed: int | None = Field(
-        default=None, description="seed of the jitter/error generator (None = random)"
+        default=None, description="seed of the jitter/hang/error generator (None = random)"
     )
 
 
@@ -68,6 +83,8 @@ class ItemRequest:
     jitter_ms: float
     error_rate: float
     size: int
+    hang_rate: float = 0.0
+    hang_ms: float = MAX_HANG_MS
 
 
 def _number(
@@ -93,6 +110,8 @@ def parse_item_request(query_string: bytes, settings: UpstreamSettings) -> ItemR
         jitter_ms=_number(params, "jitter_ms", settings.jitter_ms, 0, MAX_LATENCY_MS, False),
         error_rate=_number(params, "error_rate", settings.error_rate, 0, 1, False),
         size=int(_number(params, "size", settings.payload_bytes, 0, MAX_PAYLOAD_BYTES, True)),
+        hang_rate=_number(params, "hang_rate", settings.hang_rate, 0, 1, False),
+        hang_ms=_number(params, "hang_ms", settings.hang_ms, 0, MAX_HANG_MS, False),
     )
 
 
@@ -140,6 +159,18 @@ def _route(path: str, method: str) -> tuple[int, bytes, list[tuple[bytes, bytes]
     return None
 
 
+def _delay_ms(
+    item: ItemRequest, uniform: Callable[[float, float], float], draw: Callable[[], float]
+) -> float:
+    """The wait of one call: latency ± jitter (never below 0), or ``hang_ms`` if it hangs."""
+    delay_ms = item.latency_ms
+    if item.jitter_ms:
+        delay_ms = max(0.0, delay_ms + uniform(-item.jitter_ms, item.jitter_ms))
+    if item.hang_rate and draw() < item.hang_rate:
+        delay_ms = item.hang_ms
+    return delay_ms
+
+
 def create_upstream(
     settings: UpstreamSettings | None = None, rng: random.Random | None = None
 ) -> ASGIApp:
@@ -156,9 +187,7 @@ def create_upstream(
         except BadParameter as exc:
             await _respond(send, 422, _json({"error": str(exc)}))
             return
-        delay_ms = item.latency_ms
-        if item.jitter_ms:
-            delay_ms = max(0.0, delay_ms + uniform(-item.jitter_ms, item.jitter_ms))
+        delay_ms = _delay_ms(item, uniform, draw)
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000.0)
         delay_header = [(DELAY_HEADER, f"{delay_ms:.3f}".encode())]
@@ -204,7 +233,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jitter-ms", type=float, help="default uniform ± jitter")
     parser.add_argument("--error-rate", type=float, help="default probability of an HTTP 500")
     parser.add_argument("--payload-bytes", type=int, help="default JSON body size")
-    parser.add_argument("--seed", type=int, help="seed of the jitter/error generator")
+    parser.add_argument("--hang-rate", type=float, help="default probability of a hanging call")
+    parser.add_argument("--hang-ms", type=float, help="default wait of a hanging call")
+    parser.add_argument("--seed", type=int, help="seed of the jitter/hang/error generator")
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -215,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     overrides = {
         name: getattr(args, name)
-        for name in ("latency_ms", "jitter_ms", "error_rate", "payload_bytes", "seed")
+        for name in UpstreamSettings.model_fields  # each has its --option
         if getattr(args, name) is not None
     }
     try:

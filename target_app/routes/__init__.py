@@ -19,6 +19,7 @@ from target_app.routes import (
     sleep,
     stream,
     threads,
+    timeouts,
 )
 
 # cpu early: its lifespan forks the process-pool workers, before other families start threads.
@@ -28,6 +29,7 @@ FAMILIES: list[ModuleType] = [
     cpu,
     http,
     fanout,
+    timeouts,
     database,
     background,
     mistakes,

@@ -125,7 +125,7 @@ def upstream_unreachable(exc: Exception) -> HTTPException:
     return HTTPException(502, f"upstream unreachable: {type(exc).__name__}")
 
 
-def _checked(status: int, body: bytes, parse: Callable[[], Any]) -> Fetched:
+def check_response(status: int, body: bytes, parse: Callable[[], Any]) -> Fetched:
     """Non-2xx → 502; a 2xx body is parsed as the JSON object it must be (realistic client work)."""
     if not 200 <= status < 300:
         raise upstream_failed(status)
@@ -149,7 +149,7 @@ def fetch_requests(clients: HttpClients, latency_ms: int, size: int) -> Fetched:
         raise upstream_timeout(clients.timeout_s) from None
     except requests.RequestException as exc:
         raise upstream_unreachable(exc) from None
-    return _checked(resp.status_code, resp.content, resp.json)
+    return check_response(resp.status_code, resp.content, resp.json)
 
 
 def fetch_httpx_sync(clients: HttpClients, latency_ms: int, size: int) -> Fetched:
@@ -161,7 +161,7 @@ def fetch_httpx_sync(clients: HttpClients, latency_ms: int, size: int) -> Fetche
         raise upstream_timeout(clients.timeout_s) from None
     except httpx.TransportError as exc:
         raise upstream_unreachable(exc) from None
-    return _checked(resp.status_code, resp.content, resp.json)
+    return check_response(resp.status_code, resp.content, resp.json)
 
 
 async def fetch_httpx(
@@ -177,7 +177,7 @@ async def fetch_httpx(
         raise upstream_timeout(clients.timeout_s) from None
     except httpx.TransportError as exc:
         raise upstream_unreachable(exc) from None
-    return _checked(resp.status_code, resp.content, resp.json)
+    return check_response(resp.status_code, resp.content, resp.json)
 
 
 async def fetch_aiohttp(clients: HttpClients, latency_ms: int, size: int) -> Fetched:
@@ -192,7 +192,7 @@ async def fetch_aiohttp(clients: HttpClients, latency_ms: int, size: int) -> Fet
         raise upstream_timeout(clients.timeout_s) from None
     except aiohttp.ClientError as exc:
         raise upstream_unreachable(exc) from None
-    return _checked(resp.status, body, lambda: json.loads(body))
+    return check_response(resp.status, body, lambda: json.loads(body))
 
 
 async def get_clients(request: Request) -> HttpClients:

@@ -16,7 +16,9 @@ import pytest
 
 from target_app.upstream import (
     DELAY_HEADER,
+    MAX_HANG_MS,
     UpstreamSettings,
+    create_upstream,
     parse_args,
     payload,
 )
@@ -95,6 +97,40 @@ async def test_error_rate_half_gives_both(upstream_url: str) -> None:
     assert set(statuses) == {200, 500}
 
 
+async def test_a_hanging_call_waits_hang_ms(upstream_url: str) -> None:
+    async with httpx.AsyncClient(base_url=upstream_url) as client:
+        await client.get("/health")  # connection warm
+        hung, hung_s = await _timed_get(client, "/item?latency_ms=0&hang_rate=1&hang_ms=300")
+        spared = await client.get("/item?latency_ms=0&hang_rate=0&hang_ms=300")
+    assert hung.status_code == spared.status_code == 200
+    assert hung_s >= 0.28
+    assert float(hung.headers[DELAY_HEADER.decode()]) == 300.0
+    assert float(spared.headers[DELAY_HEADER.decode()]) == 0.0
+
+
+async def _hang_pattern(seed: int, n: int = 60) -> list[bool]:
+    """Which of ``n`` calls (one at a time, hang_rate 0.3) hung, for an upstream seeded ``seed``."""
+    app = create_upstream(UpstreamSettings(latency_ms=0, hang_rate=0.3, hang_ms=1, seed=seed))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://up") as client:
+        resps = [await client.get("/item") for _ in range(n)]
+    return [float(r.headers[DELAY_HEADER.decode()]) == 1.0 for r in resps]
+
+
+async def test_hangs_are_a_share_and_repeat_with_the_seed() -> None:
+    first, again, other = await _hang_pattern(7), await _hang_pattern(7), await _hang_pattern(8)
+    assert first == again, "same seed, same calls hang"
+    assert first != other
+    assert 5 <= sum(first) <= 35  # about 30 % of 60
+
+
+def test_a_hang_is_bounded() -> None:
+    assert MAX_HANG_MS == 30_000  # the load generator's per-request timeout: every call ends
+    assert UpstreamSettings().hang_ms == MAX_HANG_MS
+    with pytest.raises(ValueError):
+        UpstreamSettings(hang_ms=MAX_HANG_MS + 1)
+
+
 async def test_default_settings_apply(failing_upstream_url: str) -> None:
     """Process defaults (here error_rate=1) apply when the query does not override them."""
     async with httpx.AsyncClient(base_url=failing_upstream_url) as client:
@@ -140,6 +176,10 @@ def test_payload_is_exact_above_minimum() -> None:
         "size=-1",
         "size=1000001",
         "size=1.5",
+        "hang_rate=-0.1",
+        "hang_rate=1.01",
+        "hang_ms=-1",
+        "hang_ms=30001",
     ],
 )
 async def test_bad_parameters_answer_422(upstream_url: str, query: str) -> None:
