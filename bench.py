@@ -105,6 +105,24 @@ def run_command(
     users: Annotated[
         str | None, typer.Option(metavar="LEVELS", help="users levels, e.g. 10,50,100")
     ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            metavar="RATES",
+            help="the open model instead of users: requests/s sent on a schedule, e.g. "
+            "100,200,400 (latency from the intended send time)",
+        ),
+    ] = None,
+    arrivals: Annotated[
+        str | None,
+        typer.Option(metavar="SPACING", help="with --rate: constant (default) or poisson"),
+    ] = None,
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=5000, help="with --rate: requests in flight at most (default 2000)"
+        ),
+    ] = None,
     duration: Annotated[
         str | None,
         typer.Option(metavar="DURATION", help="measured window per measurement, e.g. 15s"),
@@ -233,6 +251,9 @@ def run_command(
         target=target,
         scenario=scenario,
         users=users,
+        rate=rate,
+        arrivals=arrivals,
+        max_in_flight=max_in_flight,
         duration=duration,
         warmup=warmup,
         repeat=repeat,
@@ -265,7 +286,8 @@ def run_command(
     out.print(f"results: {run_dir / 'results.json'}", soft_wrap=True)
     built = build(run_dir) if report else None
     if built:
-        out.print(terminal.results_table(built.analysis))
+        for view in terminal.results_tables(built.analysis):
+            out.print(view)
         if note := terminal.disturbed_note(built.analysis):
             out.print(note, soft_wrap=True, markup=False)
     # with --no-report the checks are still judged: the numbers and words, no chart

@@ -13,6 +13,10 @@ Format history (``"schema"``):
       Since then, optional per measurement: ``cpu`` (its per-CPU times file, for the
       disturbance guard), ``attempt`` and the status ``superseded`` (a disturbed attempt that
       ``--retry-disturbed`` measured again: kept, not tabulated).
+      Since then, optional per measurement: ``rate`` (the open model's offered rate, requests
+      sent per second on a schedule; 0 or absent: the closed model, ``users`` users), with
+      ``late`` and ``dropped`` (its sends over the window that left more than 10 ms late, or
+      not at all: the in-flight cap, then ``users``, was reached).
 
 A run folder holds ``results.json`` (this document), ``samples/<id>.csv``, ``metrics/<id>.json``
 (the app's ``/_bench/metrics`` snapshots, read back as ``ServerSample``), ``logs/`` and, once
@@ -79,6 +83,12 @@ class Measurement:
     # 0 for a first measurement; N for the one measured again N times after it was disturbed
     # (``bench run --retry-disturbed``: the earlier attempts are kept, status "superseded")
     attempt: int = 0
+    # the open model (``locustfiles/schedule.py``): the offered rate in requests/s (0: closed),
+    # and the window's sends that left late (> 10 ms) or not at all (the in-flight cap, which
+    # ``users`` then holds, was reached)
+    rate: float = 0.0
+    late: int = 0
+    dropped: int = 0
     # Analysis only, never saved: the endpoint this stands for inside a mix's samples (the
     # rows whose ``name`` is it); "" = every row. See ``Run.parts``.
     only: str = field(default="", compare=False)
@@ -86,15 +96,22 @@ class Measurement:
     def __post_init__(self) -> None:
         if self.users < 1:
             raise ValueError(f"measurement {self.id}: users must be ≥ 1")
+        if self.rate < 0:
+            raise ValueError(f"measurement {self.id}: rate must be ≥ 0")
         if self.status not in MEASUREMENT_STATUSES:
             raise ValueError(f"measurement {self.id}: unknown status {self.status!r}")
         if self.status != "failed" and self.window_end <= self.window_start:
             raise ValueError(f"measurement {self.id}: empty measurement window")
 
+    @property
+    def level(self) -> str:
+        """Where it was measured: "50 users", or "400 req/s offered" (the open model)."""
+        return f"{self.rate:,g} req/s offered" if self.rate else f"{self.users} users"
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
         names = {f.name for f in fields(cls)}
-        optional = ("status", "error", "cpu", "attempt", "only")
+        optional = ("status", "error", "cpu", "attempt", "only", "rate", "late", "dropped")
         missing = sorted(n for n in names if n not in data and n not in optional)
         if missing:
             raise ValueError(f"measurement {data.get('id', '?')}: missing {', '.join(missing)}")

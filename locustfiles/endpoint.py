@@ -6,7 +6,10 @@ and picks the user class on Locust's command line. In a mix, each request picks 
 weight, so every user sends the mix's shares over time.
 
 - ``RawEndpointUser`` (default): the lean keep-alive client of ``locustfiles/rawhttp.py``;
-- ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request.
+- ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request;
+- ``OpenRateUser``: the open model, one user whose task is a schedule (``locustfiles/schedule.py``)
+  sending ``rate`` requests/s, each on a greenlet of its own with a connection from a pool, up to
+  ``max_in_flight`` at once, whatever the server answers.
 
 Each user takes an index (0, 1, …) that its samples carry (fairness), and notes each request's
 start with the recorder before sending it (the requests in flight when the window ends).
@@ -18,12 +21,17 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import time
 
+import gevent
 from locust import FastHttpUser, User, constant, task
 
-from locustfiles import recorder  # registers the event listeners
-from locustfiles.protocol import LoadSettings, RequestSpec
-from locustfiles.rawhttp import encode, make_client
+from locustfiles import (
+    recorder,  # registers the event listeners
+    schedule,
+)
+from locustfiles.protocol import OFFERED_RATE, LoadSettings, RequestSpec
+from locustfiles.rawhttp import RawHTTPClient, encode, make_client
 
 SETTINGS = LoadSettings.from_env(os.environ)
 REQUESTS = SETTINGS.requests
@@ -92,3 +100,54 @@ class FastEndpointUser(FastHttpUser):
                 response.failure(f"HTTP {response.status_code}")
             else:
                 response.success()
+
+
+class OpenRateUser(User):
+    """The open model: requests sent on a schedule (``SETTINGS.rate`` per second, constant or
+    Poisson spacing), each from its own greenlet, whatever the server answers; run it as one
+    user. Connections are kept in a pool and reused (keep-alive), one request at a time each."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.free: list[RawHTTPClient] = []
+        self.slots = schedule.Slots(SETTINGS.max_in_flight, recorder.WINDOW.meta)
+        self.sequence = itertools.count()
+        self.encoded: list[bytes] = []
+        recorder.WINDOW.meta[OFFERED_RATE] = SETTINGS.rate
+
+    def on_stop(self) -> None:
+        for client in self.free:
+            client.close()
+
+    def _client(self) -> RawHTTPClient:
+        if self.free:
+            return self.free.pop()
+        client = make_client(self.environment, self.host, TIMEOUT_S)
+        if not self.encoded:
+            self.encoded = [encode(r, client.host, client.port) for r in REQUESTS]
+        return client
+
+    def _send(self, intended: float, key: int, index: int) -> None:
+        client = self._client()
+        client.context = {recorder.USER: -1, recorder.INTENDED: intended, recorder.SLOT: key}
+        try:
+            client.send(REQUESTS[index], self.encoded[index])  # its sample ends the slot
+        finally:
+            self.free.append(client)
+            self.slots.give()
+
+    def launch(self, intended: float) -> bool:
+        if not self.slots.take():
+            return False
+        key = -2 - next(self.sequence)  # in-flight keys apart from users' indexes (≥ -1)
+        index = pick()
+        recorder.IN_FLIGHT.begin(key, REQUESTS[index].name, intended)
+        gevent.spawn(self._send, intended, key, index)
+        return True
+
+    @task
+    def run_schedule(self) -> None:
+        times = schedule.intended_times(time.time(), SETTINGS.rate, SETTINGS.arrivals)
+        schedule.drive(times, self.launch, recorder.WINDOW.meta, time.time, gevent.sleep)
+        gevent.sleep(3600)  # the window is over: Locust quits

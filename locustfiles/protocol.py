@@ -21,12 +21,31 @@ ENV_SAMPLES_FILE = "BENCH_SAMPLES_FILE"
 ENV_META_FILE = "BENCH_META_FILE"
 ENV_PROGRESS_FILE = "BENCH_PROGRESS_FILE"
 ENV_TIMEOUT_S = "BENCH_TIMEOUT_S"
+# the open model (``locustfiles/schedule.py``): requests sent at this rate (0 = closed model)
+ENV_RATE = "BENCH_RATE"
+ENV_ARRIVALS = "BENCH_ARRIVALS"  # constant | poisson
+ENV_MAX_IN_FLIGHT = "BENCH_MAX_IN_FLIGHT"
+ARRIVALS = ("constant", "poisson")
 
 # --- Locust → harness: samples, progress and window metadata ------------------------------------
-SAMPLE_COLUMNS = ("start", "elapsed_ms", "status", "bytes", "error", "name", "user")
+SAMPLE_COLUMNS = (
+    "start",
+    "elapsed_ms",
+    "status",
+    "bytes",
+    "error",
+    "name",
+    "user",
+    "sent",
+    "service_ms",
+)
 """One CSV row per request: start (epoch s), response time (ms), HTTP status, body bytes, error,
 the endpoint's label (which endpoint of a mix; files written before mixes lack it) and the index
-of the user that sent it (0 … users-1; -1 unknown; files written before it lack the column)."""
+of the user that sent it (0 … users-1; -1 unknown; files written before it lack the column).
+In the open model (a rate), ``start`` is the *intended* send time of the schedule and
+``elapsed_ms`` the latency from it (coordinated omission corrected); ``sent`` is when the
+request really left (epoch s) and ``service_ms`` its time from there. Closed-model rows leave
+those two empty, and files written before the open model lack them."""
 
 # keys of the progress document (rewritten every 0.25 s) and of the final metadata
 T = "t"
@@ -52,6 +71,15 @@ LOADGEN_LAG_TICKS = "loadgen_lag_ticks"
 # the requests still in flight when the window ended: [[start (epoch s), endpoint name, user], …]
 # (their latency is at least measure_end - start: censored samples); absent in older files
 IN_FLIGHT_AT_END = "in_flight_at_end"
+# the open model's schedule over the window (``locustfiles/schedule.py``): the offered rate, the
+# sends it meant to make, those sent more than ``LATE_S`` after their time, those not sent at all
+# (the in-flight cap was reached), and the most in flight at once; absent in the closed model
+OFFERED_RATE = "offered_rate"
+SCHEDULED = "scheduled"
+LATE = "late"
+DROPPED = "dropped"
+MAX_IN_FLIGHT_SEEN = "max_in_flight_seen"
+LATE_S = 0.010
 
 
 @dataclass(frozen=True)
@@ -107,6 +135,9 @@ class LoadSettings:
     meta_file: str = "meta.json"
     progress_file: str = ""
     timeout_s: float = 30.0
+    rate: float = 0.0  # requests/s on a schedule (the open model); 0: the closed model
+    arrivals: str = "constant"
+    max_in_flight: int = 2000
 
     def to_env(self) -> dict[str, str]:
         return {
@@ -117,6 +148,9 @@ class LoadSettings:
             ENV_META_FILE: self.meta_file,
             ENV_PROGRESS_FILE: self.progress_file,
             ENV_TIMEOUT_S: str(self.timeout_s),
+            ENV_RATE: str(self.rate),
+            ENV_ARRIVALS: self.arrivals,
+            ENV_MAX_IN_FLIGHT: str(self.max_in_flight),
         }
 
     @classmethod
@@ -134,6 +168,9 @@ class LoadSettings:
             meta_file=environ.get(ENV_META_FILE, default.meta_file),
             progress_file=environ.get(ENV_PROGRESS_FILE, default.progress_file),
             timeout_s=float(environ.get(ENV_TIMEOUT_S, default.timeout_s)),
+            rate=float(environ.get(ENV_RATE, default.rate)),
+            arrivals=environ.get(ENV_ARRIVALS, default.arrivals),
+            max_in_flight=int(environ.get(ENV_MAX_IN_FLIGHT, default.max_in_flight)),
         )
 
 
@@ -173,6 +210,8 @@ class WindowMeta:
     loadgen_cpu_share: float
     locust_cpu_warning: bool
     complete: bool  # the window ended (not cut short by a crash or a stop)
+    late: int = 0  # the open model: sent more than LATE_S after their intended time
+    dropped: int = 0  # the open model: not sent (the in-flight cap was reached)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> WindowMeta:
@@ -184,6 +223,8 @@ class WindowMeta:
             loadgen_cpu_share=float(doc.get(LOADGEN_CPU_SHARE, 0.0)),
             locust_cpu_warning=bool(doc.get(LOCUST_CPU_WARNING, False)),
             complete=MEASURE_END in doc,
+            late=int(doc.get(LATE, 0)),
+            dropped=int(doc.get(DROPPED, 0)),
         )
 
     @property

@@ -28,12 +28,16 @@ from locust.env import Environment
 from harness.files import atomic_writer, write_atomic
 from locustfiles import protocol as p
 from locustfiles import stall
+from locustfiles.schedule import corrected
 from locustfiles.window import Sample, Window
 
 SETTINGS = p.LoadSettings.from_env(os.environ)
 WINDOW = Window(SETTINGS.warmup_s, SETTINGS.duration_s)
 IN_FLIGHT = WINDOW.in_flight
 USER = "user"  # the key of a request's context that holds its user's index
+# the open model's keys of a request's context: its intended send time, its in-flight key
+INTENDED = "intended"
+SLOT = "slot"
 
 _samples: list[Sample] = []
 _errors = 0
@@ -55,16 +59,21 @@ def on_request(
     global _errors
     context: Mapping[str, Any] | None = extra.get("context")
     user = int(context.get(USER, -1)) if context else -1
-    IN_FLIGHT.end(user)
+    intended = context.get(INTENDED) if context else None
+    IN_FLIGHT.end(int(context.get(SLOT, user)) if context else user)
     status = int(getattr(response, "status_code", 0) or 0)
     error = ""
     if exception is not None:
         error = f"{type(exception).__name__}: {exception}"[:200].replace("\n", " ")
         _errors += 1
     started = start_time if start_time is not None else time.time() - response_time / 1000
-    _samples.append(
-        (started, float(response_time), status, int(response_length or 0), error, name, user)
-    )
+    size = int(response_length or 0)
+    if intended is None:
+        _samples.append((started, float(response_time), status, size, error, name, user, "", ""))
+        return
+    latency = corrected(float(intended), started, float(response_time))
+    sample = (float(intended), latency, status, size, error, name, user, started, response_time)
+    _samples.append(sample)
 
 
 def _write_progress() -> None:

@@ -19,8 +19,9 @@ from typing import Any
 
 from locustfiles import protocol as p
 
-# start (s), elapsed (ms), status, bytes, error, endpoint name, user index
-Sample = tuple[float, float, int, int, str, str, int]
+# start (s), elapsed (ms), status, bytes, error, endpoint name, user index, and in the open
+# model the actual send time (s) and the service time (ms) ("" in the closed model)
+Sample = tuple[float, float, int, int, str, str, int, float | str, float | str]
 
 
 class InFlight:
@@ -34,8 +35,9 @@ class InFlight:
         self.clock = clock
         self.current: dict[int, tuple[float, str]] = {}
 
-    def begin(self, user: int, name: str) -> None:
-        self.current[user] = (self.clock(), name)
+    def begin(self, user: int, name: str, start: float | None = None) -> None:
+        """``start``: the open model's intended send time (else now)."""
+        self.current[user] = (self.clock() if start is None else start, name)
 
     def end(self, user: int) -> None:
         self.current.pop(user, None)

@@ -22,6 +22,7 @@ from scenarios.model import (
     ScenarioError,
     Suite,
     parse_duration,
+    parse_rates,
     parse_users,
 )
 
@@ -46,6 +47,9 @@ _SCENARIO_KEYS = {
     "target",
     "env",
     "checks",
+    "rates",
+    "arrivals",
+    "max_in_flight",
 }
 _ENDPOINT_KEYS = {
     "label",
@@ -292,7 +296,7 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         description=_require(data, "description", str),
         tags=_str_list(data, "tags"),
         endpoints=tuple(endpoints),
-        users=parse_users(_require(data, "users", list)),
+        **_levels(data),
         duration_s=parse_duration(data.get("duration", "10s"), "duration"),
         warmup_s=parse_duration(data.get("warmup", "2s"), "warmup"),
         repeat=_require(data, "repeat", int) if "repeat" in data else 1,
@@ -309,6 +313,26 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         if endpoint.modelled:
             check_model(endpoint, scenario.parameters)
     return scenario
+
+
+def _levels(data: dict[str, Any]) -> dict[str, Any]:
+    """``users = [...]`` (the closed model) or ``rates = [...]`` (the open model, with its
+    ``arrivals`` and ``max_in_flight``), never both."""
+    if "rates" not in data:
+        for key in ("arrivals", "max_in_flight"):
+            if key in data:
+                raise ScenarioError(f"{key}: only with rates = [...] (the open model)")
+        return {"users": parse_users(_require(data, "users", list))}
+    if "users" in data:
+        raise ScenarioError(
+            "users and rates: give one, users levels (closed model) or rates (open model)"
+        )
+    found: dict[str, Any] = {"users": (), "rates": parse_rates(_require(data, "rates", list))}
+    if "arrivals" in data:
+        found["arrivals"] = _require(data, "arrivals", str)
+    if "max_in_flight" in data:
+        found["max_in_flight"] = _require(data, "max_in_flight", int)
+    return found
 
 
 def _check_checks(scenario: Scenario) -> None:

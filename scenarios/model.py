@@ -15,6 +15,9 @@ CONCURRENCY = ("users", "threadpool", "serial", "process_pool", "cpu")
 NO_MODEL = ""  # the concurrency of an endpoint whose scenario gives no model
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_USERS = 5000
+MAX_RATE = 100_000.0  # requests/s of the open model
+ARRIVALS = ("constant", "poisson")  # the open model's spacing (locustfiles/protocol.ARRIVALS)
+DEFAULT_MAX_IN_FLIGHT = 2000
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 
 
@@ -39,15 +42,18 @@ def parse_duration(value: object, what: str = "duration") -> float:
     return seconds
 
 
+def _items(value: object) -> list[Any]:
+    """A list of levels as written: ``"10,50"``, ``[10, 50]`` or one value."""
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
 def parse_users(value: object, what: str = "users") -> tuple[int, ...]:
     """``[10, 50]`` or ``"10,50"`` → ``(10, 50)``; every level 1..MAX_USERS."""
-    items: list[Any]
-    if isinstance(value, str):
-        items = [p.strip() for p in value.split(",") if p.strip()]
-    elif isinstance(value, list | tuple):
-        items = list(value)
-    else:
-        items = [value]
+    items = _items(value)
     levels = []
     for item in items:
         try:
@@ -62,6 +68,26 @@ def parse_users(value: object, what: str = "users") -> tuple[int, ...]:
     if not levels:
         raise ScenarioError(f"{what}: give at least one users level, e.g. 10,50,100")
     return tuple(levels)
+
+
+def parse_rates(value: object, what: str = "rates") -> tuple[float, ...]:
+    """``[100, 400]`` or ``"100,400"`` → ``(100.0, 400.0)``: requests/s, each 0 < r ≤ MAX_RATE."""
+    items = _items(value)
+    rates = []
+    for item in items:
+        try:
+            rate = float(item)
+        except (TypeError, ValueError):
+            raise ScenarioError(f"{what}: {item!r} is not a rate in requests/s") from None
+        if isinstance(item, bool) or not 0 < rate <= MAX_RATE:
+            raise ScenarioError(
+                f"{what}: each rate must be a number of requests/s in (0, {MAX_RATE:,.0f}], "
+                f"got {item!r}"
+            )
+        rates.append(rate)
+    if not rates:
+        raise ScenarioError(f"{what}: give at least one rate, e.g. 100,200,400")
+    return tuple(rates)
 
 
 @dataclass(frozen=True)
@@ -211,8 +237,13 @@ class Scenario:
     target: str = ""  # a server already running (nothing started)
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     checks: tuple[str, ...] = ()  # checks that fail the build (harness/analysis/checks.py)
+    # the open model: requests/s sent on a schedule, instead of users levels (one or the other)
+    rates: tuple[float, ...] = ()
+    arrivals: str = "constant"  # or "poisson"
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # the open model's cap on requests in flight
 
     def __post_init__(self) -> None:
+        self._check_levels()
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", self.name):
             raise ScenarioError(f"name: {self.name!r} must be lower-case letters, digits, - or _")
         if not self.endpoints:
@@ -233,6 +264,19 @@ class Scenario:
         object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
+
+    def _check_levels(self) -> None:
+        """Users levels (closed model) or rates (open model, with its spacing and cap)."""
+        if self.rates and self.users:
+            raise ScenarioError(
+                "users and rates: give one, users levels (closed model) or rates (open model)"
+            )
+        if not self.rates and not self.users:
+            raise ScenarioError("users: give users levels (closed model) or rates (open model)")
+        if self.arrivals not in ARRIVALS:
+            raise ScenarioError(f"arrivals: {self.arrivals!r} is not {' or '.join(ARRIVALS)}")
+        if not 1 <= self.max_in_flight <= MAX_USERS:
+            raise ScenarioError(f"max_in_flight: must be 1..{MAX_USERS}, got {self.max_in_flight}")
 
     def _check_mixes(self, labels: list[str]) -> None:
         for mix in self.mixes:
@@ -271,15 +315,21 @@ class Scenario:
         parameters: Mapping[str, Any] | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> Scenario:
+        """Options over the file's values; users levels replace the open model's rates."""
         return replace(
             self,
             users=users if users is not None else self.users,
+            rates=() if users is not None else self.rates,
             duration_s=duration_s if duration_s is not None else self.duration_s,
             warmup_s=warmup_s if warmup_s is not None else self.warmup_s,
             repeat=repeat if repeat is not None else self.repeat,
             parameters={**self.parameters, **(parameters or {})},
             settings={**self.settings, **(settings or {})},
         )
+
+    def with_rates(self, rates: tuple[float, ...] | None) -> Scenario:
+        """Measured by these rates (the open model) instead of its users levels; None: as is."""
+        return self if rates is None else replace(self, users=(), rates=rates)
 
     def only(self, labels: object, what: str = "endpoints") -> Scenario:
         """The scenario restricted to the endpoints with these labels (in file order)."""
@@ -342,6 +392,18 @@ class Scenario:
             "target": self.target,
             "env": dict(self.env),
             "checks": list(self.checks),
+            **self._open_model(),
+        }
+
+    def _open_model(self) -> dict[str, Any]:
+        """The open model's fields, only for a scenario measured by rates (older records and
+        closed-model ones are unchanged)."""
+        if not self.rates:
+            return {}
+        return {
+            "rates": list(self.rates),
+            "arrivals": self.arrivals,
+            "max_in_flight": self.max_in_flight,
         }
 
 

@@ -330,3 +330,27 @@ def test_an_error_is_printed_as_written_not_as_markup() -> None:
     """A name with brackets or colons (a path, a scenario) reaches the user unchanged."""
     line = error_line(invoke("run", "no[bold]such:smile:"))
     assert "unknown scenario 'no[bold]such:smile:'" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["sleep", "--users", "10", "--rate", "100"], ["--rate", "not both"]),
+        (["sleep", "--rate", "0"], ["--rate", "each rate must be"]),
+        (["sleep", "--rate", "abc"], ["--rate", "'abc' is not a rate"]),
+        (["sleep", "--arrivals", "poisson"], ["--arrivals", "open model only", "--rate"]),
+        (["sleep", "--max-in-flight", "10"], ["--max-in-flight", "open model only"]),
+        (["sleep", "--rate", "100", "--arrivals", "bursty"], ["--arrivals", "'bursty'"]),
+        (["sleep", "--rate", "100", "--client", "fasthttp"], ["--client", "raw client only"]),
+    ],
+)
+def test_run_rejects_bad_open_model_combinations(
+    tmp_path: Path, args: list[str], words: list[str]
+) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", *args, "--out", str(out))
+    line = one_line_error(result)
+    assert result.exit_code == 2
+    for word in words:
+        assert word in line
+    assert not out.exists(), "no run folder for bad input"

@@ -8,6 +8,7 @@ findings, warnings and headlines. Renderers (``harness/report``) and the CLI rea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 
 from harness import results
 from harness.analysis import (
+    arrivals,
     blocking,
     claims,
     disturbance,
@@ -28,7 +30,7 @@ from harness.analysis import (
     stats,
     tails,
 )
-from harness.analysis.samples import bins_by_group
+from harness.analysis.samples import bins_by_group, bins_by_rate
 from harness.analysis.tables import aggregate, summarize
 
 Bins = dict[tuple[str, str, int], np.ndarray]
@@ -60,21 +62,41 @@ class Analysis:
         return bool(len(self.table) and self.table["loadgen_saturated"].any())
 
     def sentences(self, scenario: str) -> list[str]:
-        rows = self.table[self.table["scenario"] == scenario] if len(self.table) else self.table
-        return headlines.sentences(self.table, scenario) if len(rows) else []
+        closed = closed_model(self.table)
+        rows = closed[closed["scenario"] == scenario] if len(closed) else closed
+        found = headlines.sentences(closed, scenario) if len(rows) else []
+        return found + arrivals.knee_sentences(self.table, scenario)
 
 
-def with_intervals(table: pd.DataFrame, bins: Bins) -> pd.DataFrame:
-    """``table`` plus the 95 % CI of each row's RPS and the number of bins behind it."""
+def with_intervals(
+    table: pd.DataFrame,
+    bins: Bins,
+    open_bins: Mapping[tuple[str, str, float], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """``table`` plus the 95 % CI of each row's RPS and the number of bins behind it (the open
+    model's rows from ``open_bins``, by offered rate)."""
     if not len(table):
         return table
-    keys = [(r.scenario, r.endpoint, r.users) for r in table.itertuples()]
-    intervals = [stats.mean_ci(bins.get(key, np.array([]))) for key in keys]
+    open_bins = open_bins or {}
+    found = [
+        open_bins.get((r.scenario, r.endpoint, r.rate), np.array([]))
+        if getattr(r, "rate", 0.0)
+        else bins.get((r.scenario, r.endpoint, r.users), np.array([]))
+        for r in table.itertuples()
+    ]
+    intervals = [stats.mean_ci(x) for x in found]
     return table.assign(
         rps_ci_low=[i.low for i in intervals],
         rps_ci_high=[i.high for i in intervals],
-        bins=[len(bins.get(key, [])) for key in keys],
+        bins=[len(x) for x in found],
     )
+
+
+def closed_model(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows measured by users levels; the open model's (a rate) are shown, not compared."""
+    if not len(table) or "rate" not in table.columns:
+        return table
+    return table[table["rate"] == 0]
 
 
 def analyze(run_dir: Path) -> Analysis:
@@ -88,7 +110,8 @@ def tabulate(run_dir: Path) -> Analysis:
     run = results.load(run_dir)
     summary = summarize(run_dir, run)
     bins = bins_by_group(run_dir, run)
-    table = explain.predictions(run, with_intervals(aggregate(summary), bins))
+    table = with_intervals(aggregate(summary), bins, bins_by_rate(run_dir, run))
+    table = explain.predictions(run, table)
     disturbed = disturbance.judge(run_dir, run, summary, table)
     table = disturbance.mark(table, summary, disturbed)
     return Analysis(
@@ -100,19 +123,21 @@ def interpret(found: Analysis) -> Analysis:
     """The words: comparisons with their statistics, claims, findings, warnings, headlines,
     and the verdicts on the run's checks."""
     run, summary, table, bins = found.run, found.summary, found.table, found.bins
+    closed = closed_model(table)  # users levels: what comparisons, claims and headlines read
     if len(table):
-        found.comparisons = explain.comparisons(table, bins)
+        found.comparisons = explain.comparisons(closed, bins)
         found.findings = [explain.finding_text(r) for r in table.itertuples() if r.finding]
-        found.headlines = headlines.headlines_for(table)
+        found.headlines = headlines.headlines_for(closed) if len(closed) else []
         found.biggest = headlines.biggest(found.comparisons)
-        found.mixes = mixes.mixes(run, table)
+        found.mixes = mixes.mixes(run, closed)
     kept = [m for m in run.measurements if m.status != "superseded"]  # not a retried attempt
     found.blocking = blocking.blocking_by_measurement(found.run_dir, kept)
-    found.claims = claims.check(run, table, bins)
+    found.claims = claims.check(run, closed, bins)
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
     found.warnings += run_warnings.concurrency(found.run_dir, run)
     found.warnings += run_warnings.served(run)
     found.warnings += [f"{d.where}: disturbed — {d.text}" for d in found.disturbed]
     found.warnings += tails.sentences(table) if len(table) else []
+    found.warnings += arrivals.sentences(table)
     found.checks = gate.judge(found, gate.from_run(run))
     return found

@@ -67,7 +67,7 @@ class Disturbance:
     @property
     def where(self) -> str:
         m = self.measurement
-        return f"{m.scenario} / {m.endpoint} @ {m.users} users (#{m.repeat + 1})"
+        return f"{m.scenario} / {m.endpoint} @ {m.level} (#{m.repeat + 1})"
 
     @property
     def text(self) -> str:
@@ -284,14 +284,13 @@ def rules(
     if len(mine) and len(table) and "kind" in table:
         row = mine.iloc[0]
         key = (table["scenario"] == m.scenario) & (table["endpoint"] == m.endpoint)
-        model = table[key & (table["users"] == m.users)]
+        key &= (table["users"] == m.users) & (table.get("rate", 0.0) == m.rate)
+        model = table[key]
         if len(model):
             cap = model.iloc[0]
-            found.append(
-                above_cap(
-                    float(row["rps"]), float(cap["predicted_rps"]), cap["kind"], cap["binding"]
-                )
-            )
+            # the open model's prediction is min(offered, knee): its hard cap is the knee
+            limit = cap.get("knee_rps") if m.rate else cap["predicted_rps"]
+            found.append(above_cap(float(row["rps"]), float(limit), cap["kind"], cap["binding"]))
     return tuple(r for r in found if r is not None)
 
 
@@ -319,6 +318,7 @@ def mark(table: pd.DataFrame, summary: pd.DataFrame, found: Sequence[Disturbance
             (summary["scenario"] == row.scenario)
             & (summary["endpoint"] == row.endpoint)
             & (summary["users"] == row.users)
+            & (summary.get("rate", 0.0) == getattr(row, "rate", 0.0))
         ]
         texts = []
         for sid in mine["id"]:
@@ -351,7 +351,7 @@ def lines(found: Sequence[Disturbance], measurements: Sequence[Measurement] = ()
     out = [f"{d.where}: {d.text}" for d in found]
     for m in measurements:
         if m.status == "superseded":
-            where = f"{m.scenario} / {m.endpoint} @ {m.users} users (#{m.repeat + 1})"
+            where = f"{m.scenario} / {m.endpoint} @ {m.level} (#{m.repeat + 1})"
             out.append(f"{where}: attempt {m.attempt + 1} discarded and measured again — {m.error}")
     return out
 

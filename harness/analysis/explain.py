@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import capacity, stats
+from harness.analysis import arrivals, capacity, stats
 from harness.results import Run
 
 BASELINE_SCENARIOS = ("baseline", "calibration")
@@ -130,7 +130,47 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
         out["ratio"].append(ratio)
         out["finding"].append(not RATIO_LOW <= ratio <= RATIO_HIGH)
         out["sentence"].append(sentence)
-    return table.assign(**out)
+    return knees(table.assign(**out))
+
+
+def knees(table: pd.DataFrame) -> pd.DataFrame:
+    """The open model's rows (``rate`` > 0, ``users`` = its in-flight cap): the model's
+    prediction at that cap is the knee, the most the endpoint can serve (``knee_rps``); what it
+    should serve at an offered rate is the smaller of the two. NaN knee for the closed model."""
+    if "rate" not in table.columns:
+        return table.assign(knee_rps=np.nan)
+    open_model = table["rate"] > 0
+    knee = np.where(open_model, table["predicted_rps"], np.nan)
+    predicted = np.where(open_model, np.fmin(table["rate"], knee), table["predicted_rps"])
+    ratio = np.where(open_model, table["rps"] / predicted, table["ratio"])
+    off = ~((ratio >= RATIO_LOW) & (ratio <= RATIO_HIGH)) & ~np.isnan(ratio)
+    binding = [
+        arrivals.in_flight_binding(str(b), int(u)) if o else b
+        for b, u, o in zip(table["binding"], table["users"], open_model, strict=True)
+    ]
+    return table.assign(
+        knee_rps=knee,
+        predicted_rps=predicted,
+        ratio=ratio,
+        finding=np.where(open_model, off, table["finding"]),
+        binding=binding,
+        sentence=np.where(
+            open_model, [_open_sentence(r) for r in table.itertuples()], table["sentence"]
+        ),
+    )
+
+
+def _open_sentence(row: Any) -> str:
+    """An open-model row in words: served of offered, and the model's knee (a row of the table
+    before ``knees``: its ``predicted_rps`` is still the model's prediction at the cap)."""
+    if not arrivals.is_open(row):
+        return ""
+    knee = (
+        ""
+        if math.isnan(row.predicted_rps)
+        else f"; the knee (capacity model) is {row.predicted_rps:,.0f} req/s"
+    )
+    return f"{row.endpoint}: served {row.rps:,.0f} of {row.rate:,g} req/s offered{knee}"
 
 
 def _unpredicted(out: dict[str, list[Any]], binding: str, sentence: str, kind: str = "") -> None:
@@ -148,7 +188,7 @@ def _unpredicted(out: dict[str, list[Any]], binding: str, sentence: str, kind: s
 
 def finding_text(row: Any) -> str:
     """Why a measurement is off its prediction, from the server-side signals it recorded."""
-    where = f"{row.scenario} / {row.endpoint} @ {row.users} users"
+    where = f"{row.scenario} / {row.endpoint} @ {arrivals.level(row)}"
     base = (
         f"{where}: measured {row.rps:,.0f} RPS = {row.ratio:.0%} of the predicted "
         f"{row.predicted_rps:,.0f} ({row.binding})"

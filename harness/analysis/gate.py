@@ -204,7 +204,8 @@ def _mean_ms(analysis: Judged, row: Any) -> float:
     """Mean latency of a table row: the median over its repeats, like its percentiles."""
     s = analysis.summary
     same = (s["scenario"] == row.scenario) & (s["endpoint"] == row.endpoint)
-    values = s[same & (s["users"] == row.users) & (s["status"] == "ok")]["mean_ms"]
+    same &= (s["users"] == row.users) & (s.get("rate", 0.0) == getattr(row, "rate", 0.0))
+    values = s[same & (s["status"] == "ok")]["mean_ms"]
     return float(values.median()) if len(values) else math.nan
 
 

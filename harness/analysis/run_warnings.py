@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.analysis import arrivals
 from harness.results import Run, concurrent_runs
 
 CV_LIMIT = 0.10
@@ -21,7 +22,7 @@ def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[s
     """Stability warnings that say what to do (hyperfine/pyperf style)."""
     out = []
     for row in table.itertuples():
-        where = f"{row.scenario} / {row.endpoint} @ {row.users} users"
+        where = f"{row.scenario} / {row.endpoint} @ {arrivals.level(row)}"
         if row.errors:
             out.append(
                 f"{where}: {row.errors} errors ({row.error_rate:.1%}), {row.timeouts} "
@@ -45,7 +46,7 @@ def warnings_for(run: Run, table: pd.DataFrame, summary: pd.DataFrame) -> list[s
             )
     failed = summary[summary["status"] == "failed"] if len(summary) else summary
     for row in failed.itertuples():
-        out.append(f"{row.scenario} / {row.endpoint} @ {row.users} users: measurement failed")
+        out.append(f"{row.scenario} / {row.endpoint} @ {arrivals.level(row)}: measurement failed")
     out += _unreadable(summary)
     return out
 

@@ -10,6 +10,10 @@ of samples holds one file's rows at a time, whatever number of tables and charts
 The requests still in flight when the window ended (the samples' meta file, when the recorder
 wrote them) are censored samples of the window's percentiles, and the user column gives each
 user's completions (``tails``); files without them give the numbers they always gave.
+
+In the open model (a rate), a sample's latency runs from its intended send time (coordinated
+omission corrected) and its ``service_ms`` from the actual send: both are kept (the service
+percentiles), with the slope of latency over the window (a queue that grows: overload).
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis import arrivals
 from harness.analysis.tails import censored_percentiles, per_user
 from harness.errors import BenchError
 from harness.results import Measurement, Run
 from locustfiles.protocol import IN_FLIGHT_AT_END, SAMPLE_COLUMNS
 
 # files before mixes have no name, files before the fairness record no user
-REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes", "name", "user"}
+# files before the open model have no sent and service_ms (empty in closed-model rows)
+REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes", "name", "user", "sent", "service_ms"}
 PERCENTILES = (50, 90, 99)
 SERIES_BIN_S = 1.0  # the time series' bins (the timeline charts)
 SERIES_COLUMNS = ["t", "rps", "errors_per_s", "p50_ms", "p99_ms"]
@@ -68,6 +74,10 @@ class WindowStats:
     oldest_in_flight_ms: float = np.nan
     # successes in the window per user index (0 …); None: the file has no user column
     user_counts: tuple[int, ...] | None = None
+    # the open model: percentiles of the service time (from the actual send), and how fast
+    # latency grew over the window (ms per s, least squares); NaN in the closed model
+    service_percentiles: dict[int, float] = field(default_factory=dict)
+    latency_slope_ms_per_s: float = np.nan
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ class _Rows:
     error: np.ndarray
     good: np.ndarray  # no error
     user: np.ndarray | None = None  # the sending user's index; None: not recorded
+    service: np.ndarray | None = None  # the open model's service time (ms); None: closed
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Rows:
@@ -99,6 +110,7 @@ class _Rows:
             error,
             np.asarray(error == "", dtype=bool),
             user,
+            arrivals.service_column(frame),
         )
 
 
@@ -295,6 +307,9 @@ def _window_stats(
     ages = np.array([(window_end - start) * 1000.0 for start in in_flight or ()], dtype=float)
     tails = censored_percentiles(ok_ms.to_numpy(), ages, PERCENTILES)
     users = None if rows.user is None else per_user(rows.user, inside & rows.good)
+    service, slope = arrivals.service_and_growth(
+        rows.end, rows.elapsed, rows.service, inside & rows.good
+    )
     return WindowStats(
         requests=int(inside.sum()),
         ok=len(ok_ms),
@@ -310,6 +325,8 @@ def _window_stats(
         in_flight=None if in_flight is None else len(in_flight),
         oldest_in_flight_ms=float(ages.max()) if len(ages) else np.nan,
         user_counts=users,
+        service_percentiles=service,
+        latency_slope_ms_per_s=slope,
     )
 
 
@@ -396,8 +413,21 @@ def bin_rps(run_dir: Path, measurement: Measurement, bin_s: float | None = None)
 
 
 def bins_by_group(run_dir: Path, run: Run) -> dict[tuple[str, str, int], np.ndarray]:
-    """Per-second RPS bins pooled over repeats, keyed by (scenario, endpoint, users)."""
+    """Per-second RPS bins pooled over repeats, keyed by (scenario, endpoint, users); the
+    closed model's only (at an offered rate, throughput is what was offered, up to the knee)."""
     pooled: dict[tuple[str, str, int], list[np.ndarray]] = {}
     for m in (m for whole in run.measurements for m in (whole, *run.parts(whole))):
+        if m.rate > 0:  # the open model serves what it is offered: no throughput comparison
+            continue
         pooled.setdefault((m.scenario, m.endpoint, m.users), []).append(bin_rps(run_dir, m))
+    return {key: np.concatenate(parts) for key, parts in pooled.items()}
+
+
+def bins_by_rate(run_dir: Path, run: Run) -> dict[tuple[str, str, float], np.ndarray]:
+    """The open model's per-second RPS bins pooled over repeats, keyed by (scenario, endpoint,
+    offered rate): the CI of its achieved rate (never a comparison)."""
+    pooled: dict[tuple[str, str, float], list[np.ndarray]] = {}
+    for m in (m for whole in run.measurements for m in (whole, *run.parts(whole))):
+        if m.rate > 0:
+            pooled.setdefault((m.scenario, m.endpoint, m.rate), []).append(bin_rps(run_dir, m))
     return {key: np.concatenate(parts) for key, parts in pooled.items()}

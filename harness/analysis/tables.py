@@ -6,6 +6,13 @@ measurement's samples come from ``samples.digest`` (one parse of its file). The 
 each measurement comes from its ``ServerSample`` series. The requests in flight at the window's
 end are censored samples of the percentiles (``pNN_censored``: the value is a lower bound), and
 the users' completions give the fairness columns (``tails``; NaN when the run did not record).
+
+The open model (``rate`` > 0: requests sent on a schedule) has its offered rate beside the
+achieved one (``rps``), its latency from the intended send (the percentiles) and its service
+time (``service_p50_ms``, ``service_p99_ms``), the sends that left late or not at all, and is
+``overloaded`` when it served clearly less than offered, dropped sends, or its latency kept
+growing over the window: then its percentiles are not a steady value, and ``queue_growth``
+(offered − achieved, requests/s) says how fast the queue grew.
 """
 
 from __future__ import annotations
@@ -22,7 +29,11 @@ from harness.analysis.tails import Fairness
 from harness.results import Measurement, Run, ServerSample, load_metrics
 
 SATURATED_SHARE = 0.90
-KEYS = ["scenario", "endpoint", "variant", "users"]
+KEYS = ["scenario", "endpoint", "variant", "users", "rate"]
+# the open model is overloaded when it served less than this share of the offered rate, or its
+# latency grew by more than GROWTH_MS over the window (and by more than the service time)
+SERVED_SHARE = 0.95
+GROWTH_MS = 50.0
 
 
 def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = "") -> dict[str, Any]:
@@ -35,6 +46,9 @@ def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = ""
         "variant": measurement.variant,
         "path": measurement.path,
         "users": measurement.users,
+        "rate": float(measurement.rate),
+        "late": measurement.late,
+        "dropped": measurement.dropped,
         "repeat": measurement.repeat,
         "status": measurement.status,
         "requests": found.requests,
@@ -59,14 +73,18 @@ def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = ""
     for p in PERCENTILES:
         row[f"p{p}_ms"] = found.percentiles[p]
         row[f"p{p}_censored"] = found.censored.get(p, False)
-    row.update(_tails(found, measurement.users))
+    row["service_p50_ms"] = found.service_percentiles.get(50, np.nan)
+    row["service_p99_ms"] = found.service_percentiles.get(99, np.nan)
+    row["latency_growth_ms"] = found.latency_slope_ms_per_s * duration
+    row.update(_tails(found, 0 if measurement.rate else measurement.users))
     row.update(_server_signals(load_metrics(run_dir, measurement), measurement))
     return row
 
 
 def _tails(found: WindowStats, users: int) -> dict[str, Any]:
-    """In flight at the window's end (count, the oldest's age) and the users' completions."""
-    fair = None if found.user_counts is None else Fairness.of(found.user_counts, users)
+    """In flight at the window's end (count, the oldest's age) and the users' completions
+    (``users`` 0: the open model, which has no users)."""
+    fair = None if found.user_counts is None or not users else Fairness.of(found.user_counts, users)
     return {
         "in_flight_at_end": np.nan if found.in_flight is None else float(found.in_flight),
         "oldest_in_flight_ms": found.oldest_in_flight_ms,
@@ -148,8 +166,28 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         app_cpu_share=("app_cpu_share", "median"),
         mix=("mix", "first"),
         part=("part", "first"),
+        late=("late", "sum"),
+        dropped=("dropped", "sum"),
+        service_p50_ms=("service_p50_ms", "median"),
+        service_p99_ms=("service_p99_ms", "median"),
+        latency_growth_ms=("latency_growth_ms", "max"),
     ).reset_index()
     table["rps_std"] = table["rps_std"].fillna(0.0)
     table["rps_cv"] = np.where(table["rps"] > 0, table["rps_std"] / table["rps"], 0.0)
     table["error_rate"] = np.where(table["requests"] > 0, table["errors"] / table["requests"], 0.0)
-    return table
+    return overload(table)
+
+
+def overload(table: pd.DataFrame) -> pd.DataFrame:
+    """The open model's rows: overloaded (served < 95 % of the offered rate, sends dropped, or
+    latency grew by > 50 ms and more than the median service time over the window) and the
+    queue's growth, offered − achieved (requests/s); False and 0 for the closed model."""
+    open_model = table["rate"] > 0
+    short = table["rps"] < SERVED_SHARE * table["rate"]
+    growth = table["latency_growth_ms"].fillna(0.0)
+    grew = (growth > GROWTH_MS) & (growth > table["service_p50_ms"].fillna(0.0))
+    overloaded = open_model & (short | (table["dropped"] > 0) | grew)
+    return table.assign(
+        overloaded=overloaded,
+        queue_growth=np.where(overloaded, np.maximum(table["rate"] - table["rps"], 0.0), 0.0),
+    )

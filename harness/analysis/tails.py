@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.analysis import arrivals
 from harness.analysis.formatting import fmt
 
 # Judged unfair when the per-user counts are far more spread than chance would spread them:
@@ -151,7 +152,7 @@ def sentences(table: Any) -> list[str]:
     """What to say about tails and fairness: percentiles that are lower bounds, unfair shares."""
     said = []
     for r in table.itertuples():
-        where = f"{r.scenario} / {r.endpoint} @ {r.users} users"
+        where = f"{r.scenario} / {r.endpoint} @ {arrivals.level(r)}"
         bounds = [f"p{q}" for q in (50, 90, 99) if getattr(r, f"p{q}_censored", False)]
         if bounds and not _missing(r.in_flight_at_end):
             said.append(

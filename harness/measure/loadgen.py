@@ -21,6 +21,7 @@ from locustfiles.protocol import LoadSettings, Progress, RequestSpec, WindowMeta
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "endpoint.py"
 CLIENTS = {"raw": "RawEndpointUser", "fasthttp": "FastEndpointUser"}
+OPEN_USER = "OpenRateUser"  # the open model: one user whose task is the schedule
 GRACE_S = 90.0  # how long past its window a load generator may take before it is stopped
 
 
@@ -39,6 +40,14 @@ class Job:
     duration_s: float
     client: str = "raw"
     timeout_s: float = 30.0
+    rate: float = 0.0  # the open model's offered rate (requests/s); 0: closed, ``users`` users
+    arrivals: str = "constant"
+    max_in_flight: int = 2000
+
+    @property
+    def locust_users(self) -> int:
+        """Locust's users: the closed model's N, or the open model's one scheduler."""
+        return 1 if self.rate > 0 else self.users
 
     @property
     def window_s(self) -> float:
@@ -85,12 +94,12 @@ def argv(job: Job, host: str) -> list[str]:
         "locust",
         "-f",
         str(LOCUSTFILE),
-        CLIENTS[job.client],
+        OPEN_USER if job.rate > 0 else CLIENTS[job.client],
         "--headless",
         "-u",
-        str(job.users),
+        str(job.locust_users),
         "-r",
-        str(max(job.users, 1)),
+        str(max(job.locust_users, 1)),
         "-t",
         f"{int(job.window_s + 120)}s",
         "--host",
@@ -114,6 +123,9 @@ def settings(job: Job, files: Files) -> LoadSettings:
         meta_file=str(files.meta),
         progress_file=str(files.progress),
         timeout_s=job.timeout_s,
+        rate=job.rate,
+        arrivals=job.arrivals,
+        max_in_flight=job.max_in_flight,
     )
 
 

@@ -22,7 +22,7 @@ from harness.measure.loadgen import CLIENTS
 from harness.measure.runner import RunOptions
 from harness.measure.services import DATABASES, ServiceOptions
 from scenarios import Scenario, Suite, resolve
-from scenarios.model import ScenarioError, parse_duration, parse_users
+from scenarios.model import ARRIVALS, ScenarioError, parse_duration, parse_rates, parse_users
 from target_app.foreign import AppLoadError, AppSpec
 from target_app.settings import Settings
 
@@ -45,6 +45,9 @@ class RunRequest:
 
     scenario: str
     users: str | None = None
+    rate: str | None = None  # the open model: requests/s levels, e.g. "100,200,400"
+    arrivals: str | None = None  # constant | poisson (with rates)
+    max_in_flight: int | None = None  # with rates
     duration: str | None = None
     warmup: str | None = None
     repeat: int | None = None
@@ -156,13 +159,21 @@ def _scenarios(
     request: RunRequest, parameters: dict[str, Any]
 ) -> tuple[Scenario | Suite, list[Scenario]]:
     users = _users(request.users)
+    rates = _rates(request.rate)
+    if users is not None and rates is not None:
+        raise OptionError("--rate", "give --users (closed model) or --rate (open model), not both")
     duration_s = _seconds("--duration", request.duration) if request.duration else None
     warmup_s = _seconds("--warmup", request.warmup) if request.warmup else None
     item, scenarios = resolve(request.scenario)
     _check_params_used(parse_params(request.params, "--param"), scenarios)
     try:
         scenarios = [
-            s.with_overrides(users, duration_s, warmup_s, request.repeat, parameters)
+            _open_model(
+                s.with_overrides(
+                    users, duration_s, warmup_s, request.repeat, parameters
+                ).with_rates(rates),
+                request,
+            )
             for s in scenarios
         ]
     except ScenarioError as exc:
@@ -266,6 +277,36 @@ def _users(value: str | None) -> tuple[int, ...] | None:
         return parse_users(value, "--users")
     except ScenarioError as exc:
         raise OptionError("--users", str(exc).removeprefix("--users: ")) from None
+
+
+def _rates(value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_rates(value, "--rate")
+    except ScenarioError as exc:
+        raise OptionError("--rate", str(exc).removeprefix("--rate: ")) from None
+
+
+def _open_model(scenario: Scenario, request: RunRequest) -> Scenario:
+    """``--arrivals`` and ``--max-in-flight`` over a scenario measured by rates (only then)."""
+    given = {"arrivals": request.arrivals, "max_in_flight": request.max_in_flight}
+    for key, value in given.items():
+        if value is not None and not scenario.rates:
+            option = "--" + key.replace("_", "-")
+            raise OptionError(
+                option,
+                f"applies to the open model only: add --rate (or rates = [...] in {scenario.name})",
+            )
+    if scenario.rates and request.client != "raw":
+        raise OptionError("--client", "the open model (rates) sends with the raw client only")
+    if request.arrivals is not None:
+        _one_of("--arrivals", request.arrivals, ARRIVALS)
+    return replace(
+        scenario,
+        arrivals=request.arrivals or scenario.arrivals,
+        max_in_flight=request.max_in_flight or scenario.max_in_flight,
+    )
 
 
 def _seconds(option: str, value: str) -> float:

@@ -83,13 +83,22 @@ class Step:
     label: str
     variant: str
     parts: tuple[tuple[Endpoint, float], ...]
-    users: int
+    users: int  # the open model: its in-flight cap (the concurrency it may reach)
     repeat: int
     attempt: int = 0  # > 0: measured again after a disturbed attempt (--retry-disturbed)
+    rate: float = 0.0  # > 0: the open model, requests sent at this rate (requests/s)
 
     @classmethod
-    def solo(cls, scenario: Scenario, endpoint: Endpoint, users: int, repeat: int) -> Step:
-        return cls(scenario, endpoint.label, endpoint.variant, ((endpoint, 1.0),), users, repeat)
+    def solo(
+        cls, scenario: Scenario, endpoint: Endpoint, users: int, repeat: int, rate: float = 0.0
+    ) -> Step:
+        parts = ((endpoint, 1.0),)
+        return cls(scenario, endpoint.label, endpoint.variant, parts, users, repeat, rate=rate)
+
+    @property
+    def level(self) -> str:
+        """``u50`` (50 users) or ``rate400`` (400 requests/s): a part of the id."""
+        return f"rate{self.rate:g}" if self.rate else f"u{self.users}"
 
     @property
     def endpoint(self) -> Endpoint:
@@ -108,11 +117,15 @@ class Step:
     def id(self) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.label.lower()).strip("-")
         again = f"--a{self.attempt}" if self.attempt else ""
-        return f"{self.scenario.name}--{slug}--u{self.users}--r{self.repeat}{again}"
+        return f"{self.scenario.name}--{slug}--{self.level}--r{self.repeat}{again}"
 
     @property
     def title(self) -> str:
-        where = f"{self.label} @ {self.users} users"
+        where = (
+            f"{self.label} @ {self.rate:,g} req/s"
+            if self.rate
+            else f"{self.label} @ {self.users} users"
+        )
         again = f", attempt {self.attempt + 1}" if self.attempt else ""
         return f"{self.scenario.name}: {where} (#{self.repeat + 1}{again})"
 
@@ -125,7 +138,17 @@ class Step:
             duration_s=self.scenario.duration_s,
             client=options.client,
             timeout_s=options.request_timeout_s,
+            rate=self.rate,
+            arrivals=self.scenario.arrivals,
+            max_in_flight=self.scenario.max_in_flight,
         )
+
+
+def _levels(scenario: Scenario) -> list[tuple[int, float]]:
+    """(users, rate) per level: the users levels (closed), or the rates at the in-flight cap."""
+    if scenario.rates:
+        return [(scenario.max_in_flight, rate) for rate in scenario.rates]
+    return [(users, 0.0) for users in scenario.users]
 
 
 def plan(scenario: Scenario) -> Iterator[Step]:
@@ -135,12 +158,12 @@ def plan(scenario: Scenario) -> Iterator[Step]:
     for repeat in range(scenario.repeat):
         for endpoint in endpoints:
             if endpoint.solo:
-                for users in scenario.users:
-                    yield Step.solo(scenario, endpoint, users, repeat)
+                for users, rate in _levels(scenario):
+                    yield Step.solo(scenario, endpoint, users, repeat, rate)
         for mix in scenario.mixes:
             parts = tuple((by_label[name], weight) for name, weight in mix.parts)
-            for users in scenario.users:
-                yield Step(scenario, mix.label, MIX, parts, users, repeat)
+            for users, rate in _levels(scenario):
+                yield Step(scenario, mix.label, MIX, parts, users, repeat, rate=rate)
 
 
 def estimate_s(scenarios: list[Scenario]) -> float:
@@ -355,4 +378,7 @@ def record(step: Step, files: Files, metrics_path: Path, outcome: Outcome) -> Me
         status="ok" if outcome.ok else "failed",
         error=outcome.error,
         attempt=step.attempt,
+        rate=step.rate,
+        late=meta.late if meta else 0,
+        dropped=meta.dropped if meta else 0,
     )

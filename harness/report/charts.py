@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 from harness.report.colours import palette  # noqa: E402
 
 DPI = 110
+KNEE_SPAN = 3.0  # the open model's knee is drawn when within 3× the highest offered rate
 # Figures are made at the resolution they are saved at (``dpi=DPI`` in every ``subplots``), so
 # the text laid out for tight_layout is the text drawn into the PNG: at another dpi matplotlib
 # lays every label out twice.
@@ -145,6 +146,7 @@ class Timeline:
     users: int
     warmup_s: float
     lines: list[Line]
+    level: str = ""  # "50 users" or "800 req/s offered" ("": "<users> users")
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class Signals:
     lag: list[Line]
     busy: list[Line]
     cpu: list[Line]
+    level: str = ""  # as ``Timeline.level``
 
 
 def timeline(data: Timeline, out: Path) -> Path:
@@ -163,7 +166,8 @@ def timeline(data: Timeline, out: Path) -> Path:
         ax.plot(line.x, line.y, marker=".", color=line.colour, label=line.label)
     if data.warmup_s:
         ax.axvspan(-data.warmup_s, 0, color="#999999", alpha=0.15, label="warm-up (not measured)")
-    ax.set_title(f"{data.scenario}: throughput over time at {data.users} users (1 s bins)")
+    level = data.level or f"{data.users} users"
+    ax.set_title(f"{data.scenario}: throughput over time at {level} (1 s bins)")
     ax.set_xlabel("time from start of the measured window (s)")
     ax.set_ylabel("successful requests / s")
     ax.set_ylim(bottom=0)
@@ -188,7 +192,7 @@ def signals(data: Signals, out: Path) -> Path:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{data.scenario}: server-side signals at {data.users} users")
+    fig.suptitle(f"{data.scenario}: server-side signals at {data.level or f'{data.users} users'}")
     return _save(fig, out)
 
 
@@ -240,3 +244,62 @@ def sweep(table: pd.DataFrame, scenario: str, out: Path) -> Path | None:
         ax.legend(fontsize=7, loc="best")
     left.set_ylim(bottom=0)
     return _save(fig, out)
+
+
+def load_curve(table: pd.DataFrame, scenario: str, out: Path) -> Path | None:
+    """The open model: latency (p50, p99 from the intended send; dashed, the service p50)
+    against the offered rate, one panel per endpoint side by side, with the capacity model's
+    knee (its predicted maximum throughput) as a vertical line; an overloaded level (its queue
+    grew all through the window) is circled in red: its percentiles only grow with the window.
+    Drawn when the scenario measured at least one rate."""
+    data = table[(table["scenario"] == scenario) & (table["rate"] > 0)]
+    if not len(data):
+        return None
+    colours = palette(data)
+    fig, axes = _figure(
+        1, len(colours), figsize=(max(6.0, 4.2 * len(colours)), 4.2), squeeze=False, sharey=True
+    )
+    values = data[["p50_ms", "p99_ms"]].to_numpy(float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    log = finite.size > 0 and finite.max() / max(finite.min(), 1e-3) > 50
+    for ax, (label, colour) in zip(axes[0], colours.items(), strict=True):
+        _curve(ax, data[data["endpoint"] == label].sort_values("rate"), colour)
+        ax.set_title(label, fontsize=10)
+        if log:
+            ax.set_yscale("log")
+    axes[0][0].set_ylabel("latency from the intended send (ms)" + (", log scale" if log else ""))
+    fig.suptitle(f"{scenario}: latency against offered load (open model)")
+    return _save(fig, out)
+
+
+def _curve(ax: Any, rows: pd.DataFrame, colour: str) -> None:
+    """One endpoint's panel of ``load_curve``."""
+    x = rows["rate"].to_numpy(float)
+    ax.plot(x, rows["p50_ms"], marker="o", color=colour, label="p50")
+    ax.plot(x, rows["p99_ms"], marker="^", linestyle=":", color=colour, label="p99")
+    service = rows["service_p50_ms"]
+    ax.plot(x, service, linestyle="--", color=colour, alpha=0.5, label="service p50")
+    over = rows[rows["overloaded"].astype(bool)]
+    if len(over):
+        ax.scatter(
+            over["rate"],
+            over["p99_ms"],
+            s=140,
+            facecolors="none",
+            edgecolors="#c0392b",
+            linewidths=1.5,
+            label="overloaded (growing)",
+        )
+    knee = rows["knee_rps"].dropna()
+    right = float(x.max()) * 1.1
+    at = float(knee.iloc[0]) if len(knee) else np.nan
+    if np.isfinite(at) and 0 < at <= KNEE_SPAN * right:
+        ax.axvline(at, color="#555555", linestyle="-.", alpha=0.8, label=f"knee: {at:,.0f} req/s")
+        right = max(right, at * 1.1)
+    elif np.isfinite(at) and at > 0:  # far beyond the offered rates: said, not drawn
+        ax.annotate(f"knee: {at:,.0f} req/s →", (0.98, 0.02), xycoords="axes fraction",
+                    ha="right", fontsize=8, color="#555555")  # fmt: skip
+    ax.set_xlim(0, right)
+    ax.set_xlabel("offered load (requests / s)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")

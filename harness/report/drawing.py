@@ -27,6 +27,7 @@ from harness.report.charts import (
     Signals,
     Timeline,
     latency_bars,
+    load_curve,
     rps_bars,
     signals,
     sweep,
@@ -37,10 +38,17 @@ from harness.results import Measurement, Run, load_metrics
 
 
 def _top_level(run: Run, scenario: str) -> tuple[int, list[Measurement], dict[str, str]]:
-    """The highest users level of a scenario, its first repeat's measurements, the colours."""
+    """The highest users level of a scenario, its first repeat's measurements, the colours;
+    a scenario measured only by rates (the open model): its highest offered rate's."""
     measurements = [m for m in run.measurements if m.scenario == scenario and m.status == "ok"]
-    top = max((m.users for m in measurements), default=0)
-    chosen = [m for m in measurements if m.users == top and m.repeat == 0]
+    closed = [m for m in measurements if not m.rate]
+    if closed:
+        top = max(m.users for m in closed)
+        chosen = [m for m in closed if m.users == top and m.repeat == 0]
+    else:
+        top_rate = max((m.rate for m in measurements), default=0.0)
+        chosen = [m for m in measurements if m.rate == top_rate and m.repeat == 0]
+        top = chosen[0].users if chosen else 0
     frame = pd.DataFrame(
         {
             "endpoint": [m.endpoint for m in measurements],
@@ -60,7 +68,12 @@ def timeline_of(run_dir: Path, run: Run, scenario: str) -> Timeline:
             Line(m.endpoint, colours[m.endpoint], series["t"].to_numpy(), series["rps"].to_numpy())
         )
     warmup = max((m.warmup_s for m in chosen), default=0.0)
-    return Timeline(scenario, top, warmup, lines)
+    return Timeline(scenario, top, warmup, lines, _level(chosen))
+
+
+def _level(chosen: list[Measurement]) -> str:
+    """ "50 users" or "800 req/s offered": where the time charts were measured."""
+    return chosen[0].level if chosen else ""
 
 
 def signals_of(run_dir: Path, run: Run, scenario: str) -> Signals | None:
@@ -78,7 +91,7 @@ def signals_of(run_dir: Path, run: Run, scenario: str) -> Signals | None:
         busy.append(Line(m.endpoint, colour, t, np.array([s.threadpool_busy_max for s in series])))
         share = np.diff(cpu_s) / np.maximum(np.diff(t), 1e-6) * 100
         cpu.append(Line(m.endpoint, colour, t[1:], share))
-    return Signals(scenario, top, lag, busy, cpu) if lag else None
+    return Signals(scenario, top, lag, busy, cpu, _level(chosen)) if lag else None
 
 
 @dataclass(frozen=True)
@@ -96,16 +109,26 @@ def jobs_for(analysis: Analysis) -> list[Job]:
     jobs: list[Job] = []
     for scenario in dict.fromkeys(table["scenario"]) if len(table) else []:
         data = table[table["scenario"] == scenario]
-        jobs += [
-            Job(scenario, rps_bars, (data, scenario, run_dir / f"rps-{scenario}.png")),
-            Job(scenario, sweep, (data, scenario, run_dir / f"sweep-{scenario}.png")),
-            Job(scenario, latency_bars, (data, scenario, run_dir / f"latency-{scenario}.png")),
+        closed = data[data["rate"] == 0]  # users levels; the open model's rows: load_curve
+        if len(closed):
+            jobs += [
+                Job(scenario, rps_bars, (closed, scenario, run_dir / f"rps-{scenario}.png")),
+                Job(scenario, sweep, (closed, scenario, run_dir / f"sweep-{scenario}.png")),
+                Job(
+                    scenario, latency_bars, (closed, scenario, run_dir / f"latency-{scenario}.png")
+                ),
+            ]
+        if len(closed) < len(data):
+            jobs.append(
+                Job(scenario, load_curve, (data, scenario, run_dir / f"load-{scenario}.png"))
+            )
+        jobs.append(
             Job(
                 scenario,
                 timeline,
                 (timeline_of(run_dir, run, scenario), run_dir / f"timeline-{scenario}.png"),
-            ),
-        ]
+            )
+        )
         found = signals_of(run_dir, run, scenario)
         if found is not None:
             jobs.append(Job(scenario, signals, (found, run_dir / f"signals-{scenario}.png")))

@@ -83,7 +83,9 @@ def csv_text(analysis: Analysis) -> str:
 
 
 def _name(record: dict[str, Any]) -> str:
-    return f"{record['scenario']} / {record['endpoint']} @ {record['users']} users"
+    rate = record.get("rate")  # the open model: named by its offered rate
+    level = f"{rate['offered']:,g} req/s offered" if rate else f"{record['users']} users"
+    return f"{record['scenario']} / {record['endpoint']} @ {level}"
 
 
 def _extra(record: dict[str, Any]) -> str:

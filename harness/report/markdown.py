@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.analysis import disturbance, tails
+from harness.analysis import arrivals, disturbance, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.formatting import fmt, times
 from harness.files import write_atomic
@@ -36,6 +36,8 @@ def markdown(analysis: Analysis) -> str:
         "|---|---|---:|---:|---|---:|---:|---:|---:|---:|" + ("---:|---|" if recorded else ""),
     ]
     for r in table.itertuples():
+        if arrivals.is_open(r):
+            continue  # in the open model's table
         lines.append(
             f"| {r.scenario} | {r.endpoint} | {r.users} | "
             f"{disturbance.rps_cell(r.rps, r.disturbed)} | "
@@ -45,6 +47,7 @@ def markdown(analysis: Analysis) -> str:
             f"{r.errors} |"
             + (f" {tails.in_flight_cell(r)} | {tails.per_user_cell(r)} |" if recorded else "")
         )
+    lines += _open_model(analysis)
     disturbed = disturbance.lines(analysis.disturbed, analysis.run.measurements)
     if disturbed:  # never a clean number: say why, and what to do
         lines += ["", f"**Disturbed measurements** ({disturbance.MARK}: re-measure them):", ""]
@@ -67,6 +70,32 @@ def markdown(analysis: Analysis) -> str:
     if analysis.warnings:
         lines += ["", "**Warnings:**", ""] + [f"- {w}" for w in analysis.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _open_model(analysis: Analysis) -> list[str]:
+    """The rows measured at an offered rate: offered vs achieved, latency from the intended
+    send (coordinated omission corrected), service time, late and dropped sends, the state."""
+    rows = arrivals.open_rows(analysis.table)
+    if not len(rows):
+        return []
+    lines = [
+        "",
+        "**Open model** (requests sent on a schedule; latency from the intended send time, "
+        "service time from the actual send):",
+        "",
+        "| scenario | endpoint | offered req/s | achieved req/s | knee (model) | p50 ms | p99 ms "
+        "| service p50 ms | service p99 ms | late | dropped | errors | state |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows.itertuples():
+        lines.append(
+            f"| {r.scenario} | {r.endpoint} | {r.rate:,g} | "
+            f"{disturbance.rps_cell(r.rps, r.disturbed)} | {fmt('{:,.0f}', r.knee_rps)} | "
+            f"{arrivals.percentile_cell(r, r.p50_ms)} | {arrivals.percentile_cell(r, r.p99_ms)} | "
+            f"{arrivals.ms(r.service_p50_ms)} | {arrivals.ms(r.service_p99_ms)} | "
+            f"{int(r.late)} | {int(r.dropped)} | {r.errors} | {arrivals.state(r)} |"
+        )
+    return lines
 
 
 def _checks(analysis: Analysis) -> list[str]:

@@ -9,8 +9,9 @@ from typing import Any
 
 from jinja2 import UndefinedError
 
-from harness.analysis import disturbance, tails
+from harness.analysis import arrivals, disturbance, tails
 from harness.analysis.analyze import Analysis
+from harness.analysis.formatting import fmt
 from harness.errors import BenchError
 from harness.files import write_atomic
 from harness.report.colours import palette
@@ -36,7 +37,8 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
                 "description": record.get("description", ""),
                 "endpoints": record.get("endpoints", []),
                 "charts": charts.get(name, []),
-                "rows": list(rows.itertuples()),
+                "rows": [r for r in rows.itertuples() if not arrivals.is_open(r)],
+                "open_rows": _open_rows(rows),
                 "tails": tails.recorded(rows),  # in flight at the end, per-user completions
                 "sentences": analysis.sentences(name),
                 "comparisons": [c for c in analysis.comparisons if c["scenario"] == name],
@@ -57,6 +59,28 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
             }
         )
     return scenarios
+
+
+def _open_rows(rows: Any) -> list[dict[str, Any]]:
+    """The open model's rows of a scenario, as the page's cells."""
+    return [
+        {
+            "endpoint": r.endpoint,
+            "offered": f"{r.rate:,g}",
+            "achieved": disturbance.rps_cell(r.rps, r.disturbed),
+            "knee": fmt("{:,.0f}", r.knee_rps),
+            "p50": arrivals.percentile_cell(r, r.p50_ms),
+            "p99": arrivals.percentile_cell(r, r.p99_ms),
+            "service_p50": arrivals.ms(r.service_p50_ms),
+            "service_p99": arrivals.ms(r.service_p99_ms),
+            "late": int(r.late),
+            "dropped": int(r.dropped),
+            "errors": r.errors,
+            "state": arrivals.state(r),
+            "overloaded": bool(r.overloaded),
+        }
+        for r in arrivals.open_rows(rows).itertuples()
+    ]
 
 
 def render(analysis: Analysis, charts: Mapping[str, list[str]]) -> Path:

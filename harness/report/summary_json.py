@@ -115,11 +115,14 @@ def _record(row: Any, paths: dict[Any, str], means: dict[Any, float]) -> dict[st
             "p90": row.p90_ms,
             "p99": row.p99_ms,
             "max": row.max_ms,
-            "mean": means.get((row.scenario, row.endpoint, row.variant, row.users), math.nan),
+            "mean": means.get(
+                (row.scenario, row.endpoint, row.variant, row.users, row.rate), math.nan
+            ),
             "censored": {f"p{q}": bool(getattr(row, f"p{q}_censored")) for q in (50, 90, 99)},
         },
         "in_flight_at_end": _in_flight(row),
         "fairness": _fairness(row),
+        **_open_model(row),
         "requests": row.requests,
         "errors": row.errors,
         "timeouts": row.timeouts,
@@ -138,6 +141,25 @@ def _record(row: Any, paths: dict[Any, str], means: dict[Any, float]) -> dict[st
         },
         "flags": flags(row),
         "disturbed": list(getattr(row, "disturbed", None) or []),
+    }
+
+
+def _open_model(row: Any) -> dict[str, Any]:
+    """``rate`` {offered, achieved, overloaded, queue_growth}, the service time, ``late`` and
+    ``dropped``: null, null, 0 and 0 for the closed model."""
+    if not row.rate:
+        return {"rate": None, "service_ms": None, "late": 0, "dropped": 0}
+    return {
+        "rate": {
+            "offered": row.rate,
+            "achieved": row.rps,
+            "overloaded": bool(row.overloaded),
+            "queue_growth": row.queue_growth,
+            "knee": row.knee_rps,
+        },
+        "service_ms": {"p50": row.service_p50_ms, "p99": row.service_p99_ms},
+        "late": int(row.late),
+        "dropped": int(row.dropped),
     }
 
 

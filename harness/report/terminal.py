@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from harness.analysis import disturbance, tails
+from harness.analysis import arrivals, disturbance, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.gate import Result
 from harness.analysis.run_diff import REGRESSION, RunDiff
@@ -29,6 +29,8 @@ def scenarios_table(items: Mapping[str, Scenario | Suite]) -> Table:
     for name, item in items.items():
         kind = type(item).__name__.lower()
         users = ",".join(map(str, item.users)) if item.users else "-"
+        if isinstance(item, Scenario) and item.rates:
+            users = "rate " + ",".join(f"{r:g}" for r in item.rates)
         description = item.title if isinstance(item, Scenario) else item.description
         view.add_row(name, kind, users, description)
     return view
@@ -41,6 +43,8 @@ def results_table(analysis: Analysis) -> Table:
     extra = ["in flight at end", "per user min/med/max"] if recorded else []
     view = _table(columns + extra, set(columns + extra) - {"scenario", "endpoint"})
     for r in analysis.table.itertuples():
+        if arrivals.is_open(r):
+            continue  # in ``open_table``
         cells = [
             r.scenario,
             r.endpoint,
@@ -56,6 +60,59 @@ def results_table(analysis: Analysis) -> Table:
         if recorded:
             cells += [tails.in_flight_cell(r), tails.per_user_cell(r)]
         view.add_row(*cells)
+    return view
+
+
+def results_tables(analysis: Analysis) -> list[Table]:
+    """The closing tables: users levels (the closed model), then offered rates (the open)."""
+    found = []
+    if len(arrivals.open_rows(analysis.table)) < len(analysis.table) or not len(analysis.table):
+        found.append(results_table(analysis))
+    if (view := open_table(analysis)) is not None:
+        found.append(view)
+    return found
+
+
+def open_table(analysis: Analysis) -> Table | None:
+    """The open model's rows (an offered rate): offered vs achieved, latency from the intended
+    send, service time, the schedule's late and dropped sends, steady or overloaded; None when
+    the run has none."""
+    rows = arrivals.open_rows(analysis.table)
+    if not len(rows):
+        return None
+    columns = [
+        "scenario",
+        "endpoint",
+        "offered",
+        "achieved",
+        "p50 ms",
+        "p99 ms",
+        "service p50",
+        "service p99",
+        "late",
+        "dropped",
+        "errors",
+        "state",
+    ]
+    view = _table(columns, set(columns) - {"scenario", "endpoint", "state"})
+    for r in rows.itertuples():
+        achieved = f"{r.rps:,.1f}"
+        view.add_row(
+            r.scenario,
+            r.endpoint,
+            f"{r.rate:,g}",
+            Text(disturbance.rps_cell(r.rps, r.disturbed), style="bold yellow")
+            if r.disturbed
+            else achieved,
+            arrivals.percentile_cell(r, r.p50_ms),
+            arrivals.percentile_cell(r, r.p99_ms),
+            arrivals.ms(r.service_p50_ms),
+            arrivals.ms(r.service_p99_ms),
+            str(int(r.late)),
+            str(int(r.dropped)),
+            str(r.errors),
+            Text(arrivals.state(r), style="bold yellow" if r.overloaded else ""),
+        )
     return view
 
 

@@ -3,6 +3,7 @@ headless Chromium renders; Ctrl-C and a failing app leave no child process behin
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import pytest
 from harness import results
 from harness.analysis.tables import aggregate, summarize
 from harness.report import summary_json
+from locustfiles.protocol import SAMPLE_COLUMNS
 from tests.e2e.helpers import descendants, gone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,12 +100,16 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     assert results["metadata"]["pinning"]["app"] != [] and results["metadata"]["packages"]["locust"]
     for m in results["measurements"]:
         assert m["status"] == "ok", m
-        samples = (run_dir / m["samples"]).read_text().splitlines()
-        assert samples[0] == "start,elapsed_ms,status,bytes,error,name,user"
+        with (run_dir / m["samples"]).open(newline="") as fh:
+            samples = list(csv.reader(fh))
+        assert tuple(samples[0]) == SAMPLE_COLUMNS
         assert len(samples) > 50
+        rows = [dict(zip(SAMPLE_COLUMNS, row, strict=True)) for row in samples[1:]]
         # each request names its endpoint (what a mix's rows are split by) and its user
-        assert {row.rsplit(",", 2)[1] for row in samples[1:]} == {m["endpoint"]}
-        assert {int(row.rsplit(",", 1)[1]) for row in samples[1:]} <= set(range(m["users"]))
+        assert {row["name"] for row in rows} == {m["endpoint"]}
+        assert {int(row["user"]) for row in rows} <= set(range(m["users"]))
+        # the open model's columns stay empty in the closed model
+        assert {(row["sent"], row["service_ms"]) for row in rows} == {("", "")}
         # the requests in flight when the window ended: [start, endpoint, user] each
         meta = json.loads((run_dir / m["samples"].replace(".csv", ".meta.json")).read_text())
         assert all(
@@ -313,3 +319,59 @@ def test_sqlite_run_says_why_aiosqlite_differs(tmp_path: Path) -> None:
     html = (run_dir / "index.html").read_text()
     assert "aiosqlite runs each connection on its own thread" in html
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+OPEN = """
+name = "open"
+description = "e2e: the open model, 50 requests/s on a schedule"
+rates = [50]
+duration = "2s"
+warmup = "1s"
+[[endpoints]]
+label = "async sleep"
+variant = "async"
+path = "/async/sleep?ms=10"
+model = { concurrency = "users", service_ms = "10" }
+"""
+
+
+def test_open_model_sends_on_schedule_and_measures_from_the_intended_time(tmp_path: Path) -> None:
+    scenario = tmp_path / "open.toml"
+    scenario.write_text(OPEN)
+    out = tmp_path / "r"
+    proc = subprocess.run(
+        [*BENCH, "run", str(scenario), "--out", str(out), "--no-calibrate"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "offered" in proc.stdout and "steady" in proc.stdout, proc.stdout
+    run_dir = next(p for p in out.iterdir() if p.is_dir() and not p.is_symlink())
+    (m,) = json.loads((run_dir / "results.json").read_text())["measurements"]
+    assert m["rate"] == 50.0 and m["id"] == "open--async-sleep--rate50--r0" and m["status"] == "ok"
+    assert m["dropped"] == 0
+
+    with (run_dir / m["samples"]).open(newline="") as fh:
+        reader = csv.reader(fh)
+        assert tuple(next(reader)) == SAMPLE_COLUMNS
+        rows = [dict(zip(SAMPLE_COLUMNS, row, strict=True)) for row in reader]
+    intended = sorted(float(r["start"]) for r in rows)
+    gaps = [b - a for a, b in zip(intended, intended[1:], strict=False)]
+    # on a schedule of 1 / 50 s, exactly (a request still in flight at the end leaves a hole)
+    assert all(g > 0 and abs(g / 0.02 - round(g / 0.02)) < 1e-3 for g in gaps)
+    for r in rows:
+        # latency from the intended send, never below the service time from the actual send
+        assert float(r["sent"]) >= float(r["start"]) - 0.002
+        assert float(r["elapsed_ms"]) >= float(r["service_ms"]) - 1e-6
+        assert float(r["service_ms"]) >= 9.0  # asyncio.sleep(0.01) may wake a hair early
+
+    table = aggregate(summarize(run_dir, results.load(run_dir))).set_index("endpoint")
+    row = table.loc["async sleep"]
+    assert row["rate"] == 50.0 and row["rps"] == pytest.approx(50.0, rel=0.10)
+    assert row["service_p50_ms"] <= row["p50_ms"] and not row["overloaded"]
+    assert (run_dir / "load-open.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    jsonschema.validate(summary, summary_json.schema(), cls=jsonschema.Draft202012Validator)
+    (record,) = summary["measurements"]
+    assert record["rate"]["offered"] == 50.0 and record["rate"]["overloaded"] is False

@@ -9,6 +9,7 @@ import pandas as pd
 
 from harness import results
 from harness.report.build import build
+from locustfiles.protocol import SAMPLE_COLUMNS
 from scenarios.loader import resolve
 from scripts import synthetic_run
 
@@ -24,7 +25,7 @@ def test_a_small_synthetic_run_loads_and_reports(tmp_path: Path) -> None:
     raw = json.loads((run_dir / "results.json").read_text())
     assert all("model" not in m for m in raw["measurements"])
     written = [pd.read_csv(run_dir / m.samples, keep_default_na=False) for m in run.measurements]
-    columns = ["start", "elapsed_ms", "status", "bytes", "error", "name", "user"]  # as written
+    columns = list(SAMPLE_COLUMNS)  # as the recorder writes them
     assert all(list(frame.columns) == columns for frame in written)
     labels = {e.label for e in resolve("sleep")[1][0].endpoints}
     assert {name for frame in written for name in frame["name"]} == labels

@@ -91,7 +91,8 @@ def _censored_run(tmp_path: Path) -> Path:
     ]
     rows.append((WINDOW_START - 1.0, 100.0, 200, 29, "", "pitfall sleep", 9))  # the warm-up
     samples = run_dir / "samples" / f"{PITFALL}.csv"
-    pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS)).to_csv(samples, index=False)
+    columns = list(SAMPLE_COLUMNS[:7])  # a closed-model file before the open model's columns
+    pd.DataFrame(rows, columns=columns).to_csv(samples, index=False)
     meta_path = samples.with_suffix(".meta.json")
     meta = json.loads(meta_path.read_text())
     meta[IN_FLIGHT_AT_END] = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,25 @@ def test_locust_gets_all_users_at_once_and_a_backstop(sleep: Scenario, tmp_path:
     settings = loadgen.settings(job, files)
     assert LoadSettings.from_env(settings.to_env()) == settings
     assert settings.timeout_s == 7.0 and settings.requests == job.requests
+
+
+def test_the_open_model_plans_rates_at_the_in_flight_cap(sleep: Scenario) -> None:
+    opened = replace(sleep.with_rates((100.0, 400.0)), max_in_flight=300, arrivals="poisson")
+    steps = list(plan(opened))
+    assert [(s.rate, s.users) for s in steps[:2]] == [(100.0, 300), (400.0, 300)]
+    ids = [s.id for s in steps]
+    assert len(set(ids)) == len(ids)
+    assert ids[0] == "sleep--sync-sleep--rate100--r0"  # apart from a users level's --u100
+    assert steps[1].title == "sleep: sync sleep @ 400 req/s (#1)"
+    job = steps[1].job(RunOptions())
+    assert (job.rate, job.arrivals, job.max_in_flight, job.locust_users) == (
+        400.0,
+        "poisson",
+        300,
+        1,
+    )
+    argv = loadgen.argv(job, "http://127.0.0.1:1")
+    assert loadgen.OPEN_USER in argv and argv[argv.index("-u") + 1] == "1"
+    env = loadgen.settings(job, loadgen.Files.of(Path("/tmp/run"), job.id)).to_env()
+    back = LoadSettings.from_env(env)
+    assert (back.rate, back.arrivals, back.max_in_flight) == (400.0, "poisson", 300)

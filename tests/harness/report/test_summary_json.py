@@ -215,3 +215,24 @@ def test_who_blocked_the_loop_is_kept(tmp_path: Path) -> None:
     assert blocker["route"] == "GET /pitfall/sleep" and 0 < blocker["share"] <= 1
     assert blocker["frames"][0]["line"] == "time.sleep(ms / 1000)"
     assert fixed["endpoint"] == "fixed sleep" and fixed["blockers"] == []
+
+
+def test_the_open_model_fields_are_null_or_zero_for_users_and_optional(
+    small: tuple[Path, dict[str, Any]],
+) -> None:
+    _, doc = small
+    for record in doc["measurements"]:  # the closed model: no rate, no service time
+        assert (record["rate"], record["service_ms"], record["late"], record["dropped"]) == (
+            None,
+            None,
+            0,
+            0,
+        )
+    older = json.loads(json.dumps(doc))  # a document written before the open model
+    for record in older["measurements"]:
+        for key in ("rate", "service_ms", "late", "dropped"):
+            del record[key]
+    valid(older)
+    wrong = json.loads(json.dumps(doc))
+    wrong["measurements"][0]["rate"] = {"offered": 0, "achieved": 1.0}  # strict: all, offered > 0
+    assert not VALIDATOR.is_valid(wrong)
