@@ -353,9 +353,9 @@ def report_command(
     from harness.files import write_atomic
     from harness.report import terminal
     from harness.report.build import build
-    from harness.report.exports import export
+    from harness.report.exports import choose_format, export
 
-    form = _report_format(form, as_json, out_file)
+    form = choose_format(form, as_json, out_file)
     if form == "html":
         built = build(run_dir)
         verdicts = built.analysis.checks
@@ -373,31 +373,6 @@ def report_command(
     if exported.checks:  # on stderr: stdout stays the export alone
         console.print(terminal.checks_line(exported.checks), soft_wrap=True, markup=False)
     return gate.exit_code(exported.checks)
-
-
-def _report_format(form: str, as_json: bool, out_file: Path | None) -> str:
-    """``bench report``'s format, its options checked before the run is read."""
-    from harness.report.exports import FORMATS
-
-    def bad(option: str, message: str) -> BenchError:
-        return BenchError(f"Invalid value for {option}: {message} (see: bench report --help)")
-
-    if as_json and form not in ("html", "json"):
-        raise bad("--json", f"it is --format json, not --format {form}: give one of them")
-    form = "json" if as_json else form
-    if form not in FORMATS:
-        raise bad("--format", f"{form!r} is not a format; known: {', '.join(FORMATS)}")
-    if out_file is not None and form == "html":
-        raise bad(
-            "--out",
-            "html is the whole report, written into the run folder; --out takes "
-            "an export (--format md, json, csv, github-benchmark…)",
-        )
-    if out_file is not None and out_file.is_dir():
-        raise bad("--out", f"{out_file} is a folder")
-    if out_file is not None and not out_file.parent.is_dir():
-        raise bad("--out", f"{out_file.parent}: no such folder")
-    return form
 
 
 @app.command(

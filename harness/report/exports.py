@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.analysis import gate
 from harness.analysis.analyze import Analysis, interpret, tabulate
+from harness.errors import BenchError
 from harness.report import markdown, summary_json
 
 FORMATS = ("html", "md", "json", "csv", "github-benchmark", "github-benchmark-latency")
@@ -154,3 +155,28 @@ def export(run_dir: Path, name: str) -> Exported:
     else:
         analysis.checks = gate.judge(analysis, gate.from_run(analysis.run))
     return Exported(render(analysis), analysis.checks)
+
+
+def choose_format(form: str, as_json: bool, out_file: Path | None) -> str:
+    """``bench report``'s format (``--json`` is ``json``), its options checked before the run is
+    read: a bad one is a one-line error."""
+
+    def bad(option: str, message: str) -> BenchError:
+        return BenchError(f"Invalid value for {option}: {message} (see: bench report --help)")
+
+    if as_json and form not in ("html", "json"):
+        raise bad("--json", f"it is --format json, not --format {form}: give one of them")
+    form = "json" if as_json else form
+    if form not in FORMATS:
+        raise bad("--format", f"{form!r} is not a format; known: {', '.join(FORMATS)}")
+    if out_file is not None and form == "html":
+        raise bad(
+            "--out",
+            "html is the whole report, written into the run folder; --out takes "
+            "an export (--format md, json, csv, github-benchmark…)",
+        )
+    if out_file is not None and out_file.is_dir():
+        raise bad("--out", f"{out_file} is a folder")
+    if out_file is not None and not out_file.parent.is_dir():
+        raise bad("--out", f"{out_file.parent}: no such folder")
+    return form
