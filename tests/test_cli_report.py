@@ -205,3 +205,9 @@ def test_checks_that_pass_are_exit_0_and_a_run_without_any_says_null(run_dir: Pa
     result = invoke(str(run_dir), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["checks_passed"] is True
+
+
+def test_csv_has_the_open_model_columns_empty_for_the_closed_model(run_dir: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(invoke(str(run_dir), "--format", "csv").stdout)))
+    assert all(r["offered_rate"] == "" and r["overloaded"] == "" for r in rows)
+    assert all(r["late"] == "0" and r["dropped"] == "0" for r in rows)

@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "path",
     "variant",
     "users",
+    "offered_rate",  # the open model's offered req/s (empty for the closed model; rps is achieved)
     "repeats",
     "mix",
     "rps",
@@ -52,6 +53,11 @@ CSV_COLUMNS = (
     "loadgen_cpu_share",
     "app_cpu_share",
     "loop_lag_max_ms",
+    "service_p50_ms",
+    "service_p99_ms",
+    "late",
+    "dropped",
+    "overloaded",
     "flags",
 )
 
@@ -59,7 +65,14 @@ CSV_COLUMNS = (
 def flat(record: dict[str, Any]) -> dict[str, Any]:
     """A measurement record of ``summary.json`` as one CSV row (``CSV_COLUMNS``)."""
     rps, latency, server = record["rps"], record["latency_ms"], record["server"]
+    rate, service = record.get("rate") or {}, record.get("service_ms") or {}
     row = {k: record[k] for k in CSV_COLUMNS if k in record and k != "flags"}
+    row.update(
+        offered_rate=rate.get("offered"),
+        overloaded=rate.get("overloaded"),
+        service_p50_ms=service.get("p50"),
+        service_p99_ms=service.get("p99"),
+    )
     row.update(
         rps=rps["value"],
         rps_ci_low=rps["ci_low"],

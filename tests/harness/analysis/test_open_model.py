@@ -4,6 +4,8 @@ synthetic samples written the way the recorder writes them, beside the closed-mo
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 
 from harness.analysis import arrivals
 from harness.analysis.analyze import analyze
-from harness.report import markdown, summary_json
+from harness.report import exports, markdown, summary_json
 from locustfiles.protocol import SAMPLE_COLUMNS
 from locustfiles.schedule import corrected
 from tests.harness.runs import edited_copy
@@ -147,3 +149,10 @@ def test_the_summary_and_the_markdown_show_offered_achieved_and_service(run_dir:
 def test_a_run_with_no_measurement_has_no_knee_to_tell() -> None:
     """A run killed before its first measurement ended: its page still renders."""
     assert arrivals.knee_sentences(pd.DataFrame(), "sleep") == []
+
+
+def test_the_csv_export_has_the_offered_rate_and_the_service_time(run_dir: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(exports.csv_text(analyze(run_dir)))))
+    opened = next(r for r in rows if r["endpoint"] == "sync sleep" and r["offered_rate"])
+    assert float(opened["offered_rate"]) == RATE and opened["overloaded"] == "True"
+    assert float(opened["service_p50_ms"]) == pytest.approx(SERVICE_MS) and opened["late"] == "3"
