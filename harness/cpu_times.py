@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BenchError
+from harness.files import write_atomic
 
 FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
@@ -100,7 +101,7 @@ def save(path: Path, pinned: Mapping[str, Sequence[int]], readings: Sequence[Cpu
         "pinned": {role: list(cpus) for role, cpus in pinned.items()},
         "readings": [r.to_dict() for r in readings],
     }
-    path.write_text(json.dumps(doc, indent=0, sort_keys=True), encoding="utf-8")
+    write_atomic(path, json.dumps(doc, indent=0, sort_keys=True))  # never half a file
 
 
 def load(path: Path) -> CpuSeries | None:

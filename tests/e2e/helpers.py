@@ -1,10 +1,18 @@
-"""Process helpers of the end-to-end tests: a harness's descendants, and which still live."""
+"""What the end-to-end tests share: how to start the harness as a user would (``BENCH``), the
+marker, and process helpers (a harness's descendants, and which still live)."""
 
 from __future__ import annotations
 
 import contextlib
+import sys
+from pathlib import Path
 
 import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = [sys.executable, str(ROOT / "bench.py")]
+E2E = pytest.mark.e2e
 
 
 def descendants(pid: int) -> list[psutil.Process]:

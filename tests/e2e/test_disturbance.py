@@ -18,10 +18,9 @@ from rich.console import Console
 
 from harness.analysis.analyze import Analysis, analyze
 from harness.report import summary_json, terminal
+from tests.e2e.helpers import BENCH, E2E
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = [sys.executable, str(ROOT / "bench.py")]
-pytestmark = pytest.mark.e2e
+pytestmark = E2E
 
 SCENARIO = """
 name = "guard"

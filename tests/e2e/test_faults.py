@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,13 +17,11 @@ import psutil
 import pytest
 
 from harness.measure import orphans
-from tests.e2e.helpers import descendants, gone
+from tests.e2e.helpers import BENCH, E2E, descendants, gone
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = [sys.executable, str(ROOT / "bench.py")]
 SECRET = "hunter2"
 
-pytestmark = pytest.mark.e2e
+pytestmark = E2E
 
 DB_SCENARIO = """
 name = "tinydb"

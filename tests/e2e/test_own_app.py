@@ -16,11 +16,9 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.helpers import gone
+from tests.e2e.helpers import BENCH, E2E, gone
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = [sys.executable, str(ROOT / "bench.py")]
-pytestmark = pytest.mark.e2e
+pytestmark = E2E
 
 APP = """
 import contextlib, os, time

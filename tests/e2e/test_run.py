@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,11 +21,9 @@ from harness import results
 from harness.analysis.tables import aggregate, summarize
 from harness.report import summary_json
 from locustfiles.protocol import SAMPLE_COLUMNS
-from tests.e2e.helpers import descendants, gone
+from tests.e2e.helpers import BENCH, E2E, descendants, gone
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = [sys.executable, str(ROOT / "bench.py")]
-pytestmark = pytest.mark.e2e
+pytestmark = E2E
 
 SCENARIO = """
 name = "tiny"
