@@ -4,6 +4,7 @@ A check is one line, judged against a run's table (``harness/analysis/verdicts.p
 
     async sleep: rps >= 900               an endpoint's metric, at every users level it has
     async sleep @ 100: p99 <= 300ms       … at one users level (units: ms, s)
+    async sleep @ 400 req/s: p99 <= 150ms … at one offered rate of the open model (--rate)
     sleep/async sleep: error_rate <= 1%   a label qualified by its scenario when it is ambiguous
     async sleep / sync sleep >= 2         a throughput ratio, judged by its 95 % CI
     errors == 0                           over every measurement of the run (also timeouts)
@@ -67,9 +68,11 @@ SYMBOLS = {">=": "≥", "<=": "≤", "==": "=", ">": ">", "<": "<"}
 NEGATED = {">=": "<", "<=": ">", "==": "≠", ">": "≤", "<": "≥"}  # what a failed check found
 FORMS = "'async sleep: rps >= 900', 'async sleep / sync sleep >= 2' or 'errors == 0'"
 MAX_USERS = 5000
+MAX_RATE = 100_000.0  # requests/s, as scenarios/model.py allows
 
 _COMPARISON = re.compile(r"^(?P<left>[^<>=≥≤]*?)\s*(?P<op>>=|<=|==|≥|≤|>|<|=)\s*(?P<value>.*)$")
 _SUBJECT = re.compile(r"^(?P<label>[^@]*?)\s*@\s*(?P<users>.*)$")
+_RATE = re.compile(r"^(?P<number>\d[\d,_]*(?:\.\d*)?)\s*(?:req/s|rps|/s)$", re.I)
 _NUMBER = re.compile(r"^(?P<number>\d[\d,_]*(?:\.\d*)?|\.\d+)\s*(?P<unit>[a-z%×]*)$", re.I)
 
 
@@ -93,6 +96,7 @@ class Check:
     other: str = ""  # a ratio's denominator
     users: int | None = None  # None: every users level
     scope: str = ""  # the scenario whose file holds the check ("" = given on the command line)
+    rate: float | None = None  # "@ 400 req/s": one offered rate of the open model
 
     @property
     def kind(self) -> str:
@@ -125,9 +129,10 @@ def _parse(written: str) -> Check:
         raise CheckError(written, f"no threshold after {op}")
     if ":" in left:
         subject, _, name = left.rpartition(":")
-        label, users = _subject(written, subject)
+        label, users, rate = _subject(written, subject)
         metric = _metric(written, name)
-        return Check(written, metric, op, _number(written, metric, value), label, users=users)
+        threshold = _number(written, metric, value)
+        return Check(written, metric, op, threshold, label, users=users, rate=rate)
     if left.lower() in METRICS or left.lower() in ALIASES:
         metric = _metric(written, left)
         if metric not in RUN_WIDE:
@@ -145,7 +150,13 @@ def _ratio(written: str, left: str, op: str, value: str) -> Check:
             "expected 'ENDPOINT: METRIC', a ratio 'A / B' (spaces around /) or one of "
             f"{', '.join(RUN_WIDE)}; write it like {FORMS}",
         )
-    (a, users_a), (b, users_b) = (_subject(written, side) for side in sides)
+    (a, users_a, rate_a), (b, users_b, rate_b) = (_subject(written, side) for side in sides)
+    if rate_a is not None or rate_b is not None:
+        raise CheckError(
+            written,
+            "a ratio compares throughput at a users level (the closed model); at an offered "
+            "rate compare latency instead, e.g. 'async sleep @ 400 req/s: p99 <= 150ms'",
+        )
     if users_a is not None and users_b is not None and users_a != users_b:
         raise CheckError(written, "a ratio compares two endpoints at the same users level")
     users = users_a if users_a is not None else users_b
@@ -153,18 +164,29 @@ def _ratio(written: str, left: str, op: str, value: str) -> Check:
     return Check(written, RATIO, op, threshold, a, b, users)
 
 
-def _subject(written: str, subject: str) -> tuple[str, int | None]:
-    """``"async sleep @ 100"`` → ("async sleep", 100); ``"async sleep"`` → ("async sleep", None)."""
+def _subject(written: str, subject: str) -> tuple[str, int | None, float | None]:
+    """``"async sleep @ 100"`` → ("async sleep", 100, None); ``"async sleep @ 400 req/s"`` →
+    ("async sleep", None, 400.0); ``"async sleep"`` → ("async sleep", None, None)."""
     found = _SUBJECT.match(subject.strip())
     label = (found["label"] if found else subject).strip()
     if not label:
         raise CheckError(written, "no endpoint label (e.g. 'async sleep: rps >= 900')")
     if not found:
-        return label, None
-    users = found["users"].strip()
-    if not users.isdigit() or not 1 <= int(users) <= MAX_USERS:
-        raise CheckError(written, f"after @: a users level 1..{MAX_USERS}, got {users!r}")
-    return label, int(users)
+        return label, None, None
+    level = found["users"].strip()
+    rate = _RATE.match(level)
+    if rate:
+        value = float(rate["number"].replace(",", "").replace("_", ""))
+        if not 0 < value <= MAX_RATE:
+            raise CheckError(written, f"after @: an offered rate 0..{MAX_RATE:,.0f} req/s")
+        return label, None, value
+    if not level.isdigit() or not 1 <= int(level) <= MAX_USERS:
+        raise CheckError(
+            written,
+            f"after @: a users level 1..{MAX_USERS} or an offered rate like '400 req/s', "
+            f"got {level!r}",
+        )
+    return label, int(level), None
 
 
 def _metric(written: str, name: str) -> str:
@@ -206,6 +228,8 @@ class Labelled(Protocol):
     def users(self) -> tuple[int, ...]: ...
     @property
     def measured_labels(self) -> tuple[str, ...]: ...
+    @property
+    def rates(self) -> tuple[float, ...]: ...
 
 
 def validate(checks: Sequence[Check], scenarios: Sequence[Labelled], users: bool = True) -> None:
@@ -214,14 +238,19 @@ def validate(checks: Sequence[Check], scenarios: Sequence[Labelled], users: bool
     by --users): a ``CheckError`` before any load otherwise."""
     known = {s.name: s.measured_labels for s in scenarios}
     levels = {s.name: s.users for s in scenarios}
+    rates = {s.name: s.rates for s in scenarios}
     for check in checks:
         for label in check.labels:
             scenario, found = resolve(check, label, known)
             if users and check.users is not None and check.users not in levels[scenario]:
-                measured = ", ".join(map(str, levels[scenario]))
+                measured = ", ".join(map(str, levels[scenario])) or "no users level"
                 raise CheckError(
                     check.text, f"{found!r} is measured at {measured} users, not {check.users}"
                 )
+            if users and check.rate is not None and check.rate not in rates[scenario]:
+                offered = ", ".join(f"{r:g}" for r in rates[scenario])
+                at = f"offered {offered} req/s" if offered else "measured by users (no --rate)"
+                raise CheckError(check.text, f"{found!r} is {at}, not {check.rate:g} req/s")
 
 
 def resolve(check: Check, label: str, known: Mapping[str, Sequence[str]]) -> tuple[str, str]:

@@ -6,7 +6,8 @@ Five rules, each on what the run folder recorded for one measurement:
   (``requests_total``, cumulative, interpolated between the snapshots to the window's edges);
   more than 2 % apart, someone lost or invented requests. Skipped without the app's metrics.
 - **stall**: the app had (almost) nothing in flight and served (almost) nothing for more than
-  three poll intervals inside the window, while the load generator should have been loading it.
+  three poll intervals inside the window, while the load generator should have been loading it;
+  in the open model, the generator sent nothing for 20 schedule spacings (``send_gaps``).
 - **foreign CPU** and **steal**: the pinned cores were busy with processes that are not the
   run's (``harness/cpu_times.py``: per-CPU times minus our processes'), or the hypervisor took
   them (steal, where the kernel reports it).
@@ -30,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from harness import cpu_times
+from harness.analysis import send_gaps
 from harness.cpu_times import CpuSeries
 from harness.results import Measurement, Run, ServerSample, load_metrics, load_metrics_base
 from locustfiles import protocol as p
@@ -188,6 +190,19 @@ def generator_stall(
     )
 
 
+def send_stall(run_dir: Path, m: Measurement, meta: Mapping[str, Any]) -> Reason | None:
+    """The open model: the longest time in the window without a send (``send_gaps``), unless
+    sends were dropped for the in-flight cap (then the app, not the generator, held them)."""
+    if int(meta.get(p.DROPPED, m.dropped) or 0):
+        return None
+    sent = send_gaps.sent_times(run_dir, m.samples)
+    if not len(sent):
+        return None
+    gap = send_gaps.longest_gap(sent, m.window_start, m.window_end)
+    text = send_gaps.stall_text(gap, m.rate)
+    return Reason("stall", text) if text else None
+
+
 def _bracket(cpu: CpuSeries, start: float, end: float) -> tuple[Any, Any] | None:
     """The readings that cover the window best while every process of ours was alive: the
     last one at or before its start (else the first after), the last one at or before its end."""
@@ -300,9 +315,15 @@ def rules(
     points = ([base] if base is not None else []) + series
     start, end = m.window_start, m.window_end
     found: list[Reason | None] = []
+    # at once on either side of an edge: a closed model's users; the open model's requests in
+    # flight as the generator saw them at most (not its cap, thousands it never reached)
+    batch = int(meta.get(p.MAX_IN_FLIGHT_SEEN, m.users)) if m.rate else m.users
     if p.WINDOW_COUNT in meta and points:
-        found.append(count_mismatch(int(meta[p.WINDOW_COUNT]), points, start, end, m.users))
-    found.append(generator_stall(series, start, end, m.users))
+        found.append(count_mismatch(int(meta[p.WINDOW_COUNT]), points, start, end, batch))
+    if m.rate:  # the open model's own evidence: a gap in the actual sends
+        found.append(send_stall(run_dir, m, meta))
+    else:
+        found.append(generator_stall(series, start, end, m.users))
     found += foreign_cpu(cpu_times.load(run_dir / m.cpu) if m.cpu else None, start, end)
     found.append(loadgen_lag(meta))
     mine = rows[rows["id"] == m.id] if len(rows) else rows

@@ -69,6 +69,7 @@ class Result:
     scenario: str = ""
     endpoint: str = ""
     users: int | None = None
+    rate: float | None = None  # the open model's offered rate (requests/s) judged, if any
 
 
 def show(kind: str, value: float) -> str:
@@ -167,12 +168,16 @@ def _verdict(check: Check, value: float, passed: bool, **where: Any) -> Result:
     else:
         relation = SYMBOLS[check.op] if passed else NEGATED[check.op]
         why = f"{shown} {relation} {limit.split(' ', 1)[1]}"
-    place = _place(where.get("scenario", ""), where.get("endpoint", ""), where.get("users"))
+    place = _place(
+        where.get("scenario", ""), where.get("endpoint", ""), where.get("users"), where.get("rate")
+    )
     return Result(check.text, place, shown, limit, passed, why, value, check.threshold, **where)
 
 
-def _place(scenario: str, endpoint: str, users: int | None) -> str:
+def _place(scenario: str, endpoint: str, users: int | None, rate: float | None = None) -> str:
     at = f" @ {users} users" if users is not None else ""
+    if rate:
+        at = f" @ {rate:,g} req/s"
     return f"{scenario} / {endpoint}{at}"
 
 
@@ -184,18 +189,22 @@ def _metrics(analysis: Judged, check: Check, known: Mapping[str, Sequence[str]])
         if len(table)
         else table
     )
+    rates = rows["rate"] if "rate" in rows else pd.Series(0.0, index=rows.index)
     if check.users is not None and len(rows):
-        rows = rows[rows["users"] == check.users]
+        rows = rows[(rows["users"] == check.users) & (rates.fillna(0.0) == 0.0)]
+    if check.rate is not None and len(rows):
+        rows = rows[rates == check.rate]
     if rows.empty:
-        return [
-            _unjudged(check, _place(scenario, endpoint, check.users), "not measured in this run")
-        ]
+        place = _place(scenario, endpoint, check.users, check.rate)
+        return [_unjudged(check, place, "not measured in this run")]
     column = METRICS[check.metric].column
     verdicts = []
     for row in rows.itertuples():
         value = _mean_ms(analysis, row) if column == "mean_ms" else float(getattr(row, column))
         passed = not math.isnan(value) and _HOLDS[check.op](value, check.threshold)
-        where = {"scenario": scenario, "endpoint": endpoint, "users": int(row.users)}
+        rate = float(getattr(row, "rate", 0.0) or 0.0)
+        where: dict[str, Any] = {"scenario": scenario, "endpoint": endpoint}
+        where.update({"rate": rate} if rate else {"users": int(row.users)})
         verdicts.append(_verdict(check, value, passed, **where))
     return verdicts
 

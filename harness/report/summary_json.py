@@ -268,6 +268,7 @@ def _check(v: gate.Result) -> dict[str, Any]:
         "scenario": v.scenario or None,
         "endpoint": v.endpoint or None,
         "users": v.users,
+        "rate": v.rate,
         "passed": v.passed,
         "measured": v.measured,
         "threshold": v.threshold,

@@ -113,6 +113,7 @@ class Planned:
     name: str
     users: tuple[int, ...]
     measured_labels: tuple[str, ...]
+    rates: tuple[float, ...] = ()
 
 
 SLEEP = Planned("sleep", (10, 100), ("sync sleep", "async sleep"))
@@ -157,3 +158,34 @@ def test_a_scenario_files_check_sees_only_its_scenario() -> None:
     validate([scoped], RUN)  # not ambiguous inside its own scenario
     with pytest.raises(CheckError, match="unknown endpoint 'sync sleep'; known: sync db sleep"):
         validate([parse("sync sleep: rps >= 1", scope="database")], RUN)
+
+
+def test_a_check_at_an_offered_rate_parses_and_is_validated_against_the_rates() -> None:
+    check = parse("async sleep @ 400 req/s: p99 <= 150ms")
+    assert (check.endpoint, check.rate, check.users, check.threshold) == (
+        "async sleep",
+        400.0,
+        None,
+        150.0,
+    )
+    assert parse("async sleep @ 400rps: p50 <= 1s").rate == 400.0
+    assert parse("async sleep @ 2,000 /s: rps >= 1900").rate == 2000.0
+    opened = Planned("open", (), ("sync sleep", "async sleep"), (100.0, 400.0))
+    validate([check], [opened])
+    with pytest.raises(CheckError, match=r"'async sleep' is offered 100, 400 req/s, not 300"):
+        validate([parse("async sleep @ 300 req/s: p99 <= 1s")], [opened])
+    with pytest.raises(CheckError, match=r"is measured by users \(no --rate\), not 400 req/s"):
+        validate([check], [SLEEP])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("async sleep @ 0 req/s: p99 <= 1s", "an offered rate 0..100,000 req/s"),
+        ("async sleep @ fast: p99 <= 1s", "a users level 1..5000 or an offered rate like"),
+        ("async sleep @ 400 req/s / sync sleep >= 2", "at an offered rate compare latency"),
+    ],
+)
+def test_a_bad_rate_is_one_line(text: str, message: str) -> None:
+    with pytest.raises(CheckError, match=message):
+        parse(text)

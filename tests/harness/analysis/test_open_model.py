@@ -156,3 +156,23 @@ def test_the_csv_export_has_the_offered_rate_and_the_service_time(run_dir: Path)
     opened = next(r for r in rows if r["endpoint"] == "sync sleep" and r["offered_rate"])
     assert float(opened["offered_rate"]) == RATE and opened["overloaded"] == "True"
     assert float(opened["service_p50_ms"]) == pytest.approx(SERVICE_MS) and opened["late"] == "3"
+
+
+def test_a_check_at_an_offered_rate_judges_that_rate_only(run_dir: Path) -> None:
+    from harness.analysis import gate
+    from harness.analysis.checks import parse
+
+    analysis = analyze(run_dir)
+    (steady,) = gate.judge(analysis, [parse("async sleep @ 100 req/s: p99 <= 1s")])
+    assert steady.passed and steady.rate == 100.0 and steady.users is None
+    assert steady.where == "sleep / async sleep @ 100 req/s"
+    (growing,) = gate.judge(analysis, [parse("sync sleep @ 100 req/s: p99 <= 100ms")])
+    assert not growing.passed  # its queue grows: the p99 is far above the service time
+    # a users level never picks the open model's rows (whose users are the in-flight cap)
+    at_users = gate.judge(analysis, [parse("async sleep @ 2000: p99 <= 1s")])
+    assert [v.why for v in at_users] == ["not measured in this run"]
+    # without a level: every row, each named by its own level
+    places = {v.where for v in gate.judge(analysis, [parse("async sleep: errors == 0")])}
+    assert (
+        "sleep / async sleep @ 100 req/s" in places and "sleep / async sleep @ 10 users" in places
+    )
