@@ -78,6 +78,14 @@ class Facts:
         xb = self.bins.get((b["scenario"], b["endpoint"], int(b["users"])), np.array([]))
         return stats.compare_bins(a["endpoint"], xa, b["endpoint"], xb)
 
+    def versions(self, scenario: str) -> dict[str, str]:
+        """The HTTP clients' versions the app reported (``extra.http.versions``)."""
+        for record in self.run.scenarios:
+            if record["name"] == scenario:
+                found = record.get("app", {}).get("extra", {}).get("http", {}).get("versions")
+                return dict(found or {})
+        return {}
+
     def parameter(self, scenario: str, name: str, default: float) -> float:
         for record in self.run.scenarios:
             if record["name"] == scenario:
@@ -174,31 +182,104 @@ def gather_speedup(f: Facts) -> Verdict:
     return Verdict(claim, "true" if factor >= 2 else "false", evidence)
 
 
+TAIL_WORSE = 2.0  # an async p99 this many times the sync one is part of the verdict
+
+
 def async_db_throughput(f: Facts) -> Verdict:
+    """Weighs every measurement that bears on it: the database *wait* (``pg_sleep``: the driver
+    only waits) and the indexed *query* (rows to fetch and decode: CPU), throughput and p99."""
     claim = "an async DB driver raises throughput"
-    pair = f.pair("/async/db/sleep", "/sync/db/sleep")
-    if pair is None:
+    waits = f.pair("/async/db/sleep", "/sync/db/sleep")
+    queries = f.pair("/async/db/query", "/sync/db/query")
+    if waits is None and queries is None:
         return f.missing(claim, "/async/db/sleep", "/sync/db/sleep")
-    async_, sync = pair
-    extra = ""
-    if isinstance(async_.get("binding"), str):
-        extra = f"; caps: async — {async_['binding']}, sync — {sync.get('binding', '?')}"
-    return _ratio_claim(claim, f, async_, sync, extra=extra)
+    parts, outcomes = [], []
+    for what, pair in (("waits", waits), ("queries", queries)):
+        if pair is None:
+            parts.append(f"{what}: not measured")
+            continue
+        async_, sync = pair
+        result = f.compare(async_, sync)
+        holds = result.significant and result.ratio.estimate > 1
+        tail = _tail(async_, sync)
+        outcomes.append((holds, tail >= TAIL_WORSE))
+        parts.append(
+            f"{what}: {result.verdict()} at {async_['users']} users{_tail_text(tail, async_, sync)}"
+        )
+    verdict = _weighed([h for h, _ in outcomes], any(worse for _, worse in outcomes))
+    caps = ""
+    if waits is not None and isinstance(waits[0].get("binding"), str):
+        caps = f"; caps: async — {waits[0]['binding']}, sync — {waits[1].get('binding', '?')}"
+    return Verdict(claim, verdict, "; ".join(parts) + caps)
+
+
+def _tail(a: Any, b: Any) -> float:
+    """How many times ``a``'s p99 is ``b``'s (NaN when either is missing)."""
+    try:
+        return float(a["p99_ms"]) / float(b["p99_ms"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return float("nan")
+
+
+def _tail_text(tail: float, a: Any, b: Any) -> str:
+    if not tail >= TAIL_WORSE:
+        return ""
+    return (
+        f", but its p99 is {tail:.1f}× worse ({a['p99_ms']:,.0f} vs {b['p99_ms']:,.0f} ms: "
+        "requests wait in the async pool's queue unevenly)"
+    )
+
+
+def _weighed(holds: list[bool], tail_worse: bool) -> str:
+    """true only when every measurement agrees and no tail got much worse; partly when some do;
+    false when none does."""
+    if holds and all(holds) and not tail_worse:
+        return "true"
+    if any(holds):
+        return "partly"
+    return "false"
 
 
 def httpx_is_right(f: Facts) -> Verdict:
+    """httpx.AsyncClient against aiohttp, and which of its two fixes closes the gap (httpx2's
+    rewritten pool, httpx-aiohttp's transport), with the versions measured."""
     claim = "`httpx.AsyncClient` is the right async client"
     pair = f.pair("/async/http/httpx", "/async/http/aiohttp")
     if pair is None:
         return f.missing(claim, "/async/http/httpx", "/async/http/aiohttp")
     httpx_row, aiohttp_row = pair
     share = httpx_row["rps"] / aiohttp_row["rps"] if aiohttp_row["rps"] else float("nan")
+    versions = f.versions(httpx_row["scenario"])
     evidence = (
-        f"at {httpx_row['users']} users httpx.AsyncClient served {httpx_row['rps']:,.0f} "
-        f"RPS = {share:.0%} of aiohttp's {aiohttp_row['rps']:,.0f} "
-        f"(p99 {httpx_row['p99_ms']:,.0f} vs {aiohttp_row['p99_ms']:,.0f} ms)"
+        f"at {httpx_row['users']} users httpx.AsyncClient ({_v(versions, 'httpx', 'httpcore')}) "
+        f"served {httpx_row['rps']:,.0f} RPS = {share:.0%} of aiohttp's "
+        f"{aiohttp_row['rps']:,.0f} (p99 {httpx_row['p99_ms']:,.0f} vs "
+        f"{aiohttp_row['p99_ms']:,.0f} ms)"
     )
+    fixes = []
+    for route, name, packages in (
+        ("/async/http/httpx2", "httpx2", ("httpx2", "httpcore2")),
+        ("/async/http/httpx-aiohttp", "httpx-aiohttp", ("httpx-aiohttp",)),
+    ):
+        fixed = f.pair(route, "/async/http/aiohttp")
+        if fixed is None or fixed[0]["users"] != httpx_row["users"]:
+            continue
+        rps = fixed[0]["rps"]
+        closes = "closes the gap" if rps >= 0.9 * aiohttp_row["rps"] else "does not close it"
+        fixes.append(
+            f"{name} ({_v(versions, *packages)}): {rps:,.0f} RPS = "
+            f"{rps / aiohttp_row['rps']:.0%} of aiohttp's, "
+            f"{rps / httpx_row['rps']:.1f}× httpx's — {closes}"
+            if aiohttp_row["rps"] and httpx_row["rps"]
+            else f"{name}: no successful request"
+        )
+    if fixes:
+        evidence += "; the fixes: " + "; ".join(fixes)
     return Verdict(claim, "true" if share >= 0.9 else "false", evidence)
+
+
+def _v(versions: dict[str, str], *names: str) -> str:
+    return " + ".join(f"{n} {versions.get(n, '?')}" for n in names)
 
 
 CLAIMS: tuple[Callable[[Facts], Verdict], ...] = (

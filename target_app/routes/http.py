@@ -4,6 +4,10 @@
 - ``/sync/http/httpx``: ``def`` + one shared ``httpx.Client``.
 - ``/async/http/httpx``: ``async def`` + one shared ``httpx.AsyncClient``.
 - ``/async/http/aiohttp``: ``async def`` + one shared ``aiohttp.ClientSession``.
+- ``/async/http/httpx2``: the fix in a fork, ``httpx2.AsyncClient`` (httpcore2 rewrote the pool's
+  ``_assign_requests_to_connections``): httpx's API, another package.
+- ``/async/http/httpx-aiohttp``: the fix as a transport, ``httpx_aiohttp.HttpxAiohttpClient``
+  (an ``httpx.AsyncClient`` whose transport is aiohttp's connection pool).
 - ``/async/http/httpx-per-request``: the anti-pattern, a new ``httpx.AsyncClient`` per request
   (new TLS context, new connection pool, new TCP connection every time).
 - ``/pitfall/http``: the shared ``requests.Session`` inside ``async def``: blocks the event loop.
@@ -34,8 +38,10 @@ from typing import Annotated, Any
 
 import aiohttp
 import httpx
+import httpx2
 import requests
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from httpx_aiohttp import HttpxAiohttpClient
 from requests.adapters import HTTPAdapter
 from starlette.concurrency import run_in_threadpool
 
@@ -48,7 +54,16 @@ LatencyMs = Annotated[
     int, Query(ge=0, le=10_000, description="upstream latency to ask for, in milliseconds")
 ]
 Size = Annotated[int, Query(ge=0, le=1_000_000, description="upstream JSON payload size, bytes")]
-CLIENT_PACKAGES = ("requests", "urllib3", "httpx", "httpcore", "aiohttp")
+CLIENT_PACKAGES = (
+    "requests",
+    "urllib3",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "httpx2",
+    "httpcore2",
+    "httpx-aiohttp",
+)
 
 
 class Inflight:
@@ -80,6 +95,8 @@ class HttpClients:
     httpx_sync: httpx.Client
     httpx_async: httpx.AsyncClient
     aiohttp: aiohttp.ClientSession
+    httpx2_async: httpx2.AsyncClient  # the fork's client (httpcore2's pool)
+    httpx_aiohttp: httpx.AsyncClient  # httpx's API over aiohttp's pool (httpx-aiohttp)
     inflight: Inflight = field(default_factory=Inflight)
 
     def limits(self) -> httpx.Limits:
@@ -173,9 +190,26 @@ async def fetch_httpx(
             resp = await (client or clients.httpx_async).get(
                 clients.item_url, params=_params(latency_ms, size)
             )
-    except httpx.TimeoutException:
+    except httpx.TimeoutException as exc:
+        # httpx-aiohttp 0.2 maps aiohttp's "connection refused" to ConnectTimeout: not a timeout
+        if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+            raise upstream_unreachable(exc.__cause__) from None
         raise upstream_timeout(clients.timeout_s) from None
     except httpx.TransportError as exc:
+        raise upstream_unreachable(exc) from None
+    return check_response(resp.status_code, resp.content, resp.json)
+
+
+async def fetch_httpx2(clients: HttpClients, latency_ms: int, size: int) -> Fetched:
+    """Non-blocking call with the shared ``httpx2.AsyncClient`` (its own exception classes)."""
+    try:
+        with clients.inflight.count():
+            resp = await clients.httpx2_async.get(
+                clients.item_url, params=_params(latency_ms, size)
+            )
+    except httpx2.TimeoutException:
+        raise upstream_timeout(clients.timeout_s) from None
+    except httpx2.TransportError as exc:
         raise upstream_unreachable(exc) from None
     return check_response(resp.status_code, resp.content, resp.json)
 
@@ -236,6 +270,11 @@ def _open_clients(settings: Settings) -> HttpClients:
             connector=aiohttp.TCPConnector(limit=size, limit_per_host=size),
             timeout=aiohttp.ClientTimeout(total=timeout_s),
         ),
+        httpx2_async=httpx2.AsyncClient(
+            limits=httpx2.Limits(max_connections=size, max_keepalive_connections=size),
+            timeout=timeout_s,
+        ),
+        httpx_aiohttp=HttpxAiohttpClient(limits=limits, timeout=timeout_s),
     )
 
 
@@ -273,6 +312,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.http_clients = None
         await clients.aiohttp.close()
         await clients.httpx_async.aclose()
+        await clients.httpx2_async.aclose()
+        await clients.httpx_aiohttp.aclose()
         clients.httpx_sync.close()
         clients.session.close()
 
@@ -299,6 +340,21 @@ async def http_async_aiohttp(
     clients: Clients, latency_ms: LatencyMs = 100, size: Size = 256
 ) -> Payload:
     return payload(latency_ms, size, await fetch_aiohttp(clients, latency_ms, size))
+
+
+@router.get("/async/http/httpx2")
+async def http_async_httpx2(
+    clients: Clients, latency_ms: LatencyMs = 100, size: Size = 256
+) -> Payload:
+    return payload(latency_ms, size, await fetch_httpx2(clients, latency_ms, size))
+
+
+@router.get("/async/http/httpx-aiohttp")
+async def http_async_httpx_aiohttp(
+    clients: Clients, latency_ms: LatencyMs = 100, size: Size = 256
+) -> Payload:
+    fetched = await fetch_httpx(clients, latency_ms, size, client=clients.httpx_aiohttp)
+    return payload(latency_ms, size, fetched)
 
 
 @router.get("/async/http/httpx-per-request")

@@ -17,6 +17,8 @@ PAIRED = [
     "/sync/http/httpx",
     "/async/http/httpx",
     "/async/http/aiohttp",
+    "/async/http/httpx2",
+    "/async/http/httpx-aiohttp",
     "/async/http/httpx-per-request",
     "/pitfall/http",
     "/fixed/http",
@@ -124,6 +126,8 @@ async def test_limits_are_recorded(http_app_for: HttpAppFactory, upstream_url: s
     assert extra["timeout_s"] == 3.5
     assert extra["upstream_url"] == upstream_url
     assert set(extra["versions"]) >= {"httpx", "httpcore", "aiohttp", "requests"}
+    assert {"httpx2", "httpcore2", "httpx-aiohttp"} <= set(extra["versions"])
+    assert "not installed" not in extra["versions"].values()
     assert "http_upstream_inflight" in metrics["gauges"]
 
 
@@ -139,7 +143,15 @@ async def test_pitfall_blocks_the_loop_and_the_fix_does_not(http_app: httpx.Asyn
 
 
 @pytest.mark.parametrize(
-    "path", ["/async/http/httpx", "/async/http/aiohttp", "/sync/http/requests", "/sync/http/httpx"]
+    "path",
+    [
+        "/async/http/httpx",
+        "/async/http/aiohttp",
+        "/async/http/httpx2",
+        "/async/http/httpx-aiohttp",
+        "/sync/http/requests",
+        "/sync/http/httpx",
+    ],
 )
 async def test_shared_clients_overlap_calls(http_app: httpx.AsyncClient, path: str) -> None:
     elapsed = await _concurrently(http_app, path + "?latency_ms=200", 10)
