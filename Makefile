@@ -36,7 +36,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check bench.py target_app harness scenarios locustfiles scripts tests examples
 	$(BIN)/ruff format --check bench.py target_app harness scenarios locustfiles scripts tests examples
-	$(BIN)/mypy bench.py target_app harness scenarios scripts locustfiles/protocol.py locustfiles/http11.py locustfiles/window.py locustfiles/schedule.py
+	$(BIN)/mypy bench.py target_app harness scenarios scripts locustfiles/protocol.py locustfiles/http11.py locustfiles/window.py locustfiles/schedule.py locustfiles/distributed.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache build *.egg-info

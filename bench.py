@@ -189,6 +189,17 @@ def run_command(
             "model's CPU ceiling and per-request overhead"
         ),
     ] = True,
+    loadgen_processes: Annotated[
+        int,
+        typer.Option(metavar="N", help="Locust processes here: N > 1 runs a master + N workers"),
+    ] = 1,
+    loadgen_remote: Annotated[
+        int, typer.Option(metavar="N", help="wait for N more workers (bench worker elsewhere)")
+    ] = 0,
+    master_bind: Annotated[
+        str,
+        typer.Option(metavar="ADDR[:PORT]", help="the Locust master's address (127.0.0.1)"),
+    ] = "",
     app_spec: Annotated[
         str | None,
         typer.Option(
@@ -213,6 +224,38 @@ def run_command(
             metavar="URL", help="measure a server already running, e.g. http://127.0.0.1:8000"
         ),
     ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(metavar="N", help="app worker processes, e.g. 2 (a list: 1,2 for a matrix)"),
+    ] = None,
+    loop: Annotated[
+        str | None,
+        typer.Option(metavar="LOOP", help="event loop: auto, asyncio or uvloop (or a list)"),
+    ] = None,
+    http: Annotated[
+        str | None,
+        typer.Option(metavar="PARSER", help="HTTP parser: auto, h11 or httptools (or a list)"),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(metavar="SERVER", help="uvicorn (default) or gunicorn (or a list)"),
+    ] = None,
+    app_cpus: Annotated[
+        str | None,
+        typer.Option(metavar="CPUS", help="CPUs of the app, e.g. 0-3 (default: planned)"),
+    ] = None,
+    loadgen_cpus: Annotated[
+        str | None,
+        typer.Option(metavar="CPUS", help="CPUs of the load generator (default: planned)"),
+    ] = None,
+    services_cpus: Annotated[
+        str | None,
+        typer.Option(metavar="CPUS", help="CPUs of the upstream and database (default: planned)"),
+    ] = None,
+    allow_shared_cores: Annotated[
+        bool,
+        typer.Option(help="let roles share CPUs (the report flags the run)"),
+    ] = False,
     retry_disturbed: Annotated[
         int,
         typer.Option(
@@ -233,7 +276,7 @@ def run_command(
     ] = None,
 ) -> int:
     """Run a scenario or suite: start the app, drive it with Locust, store and report results."""
-    from harness.analysis import gate
+    from harness.analysis import gate, run_warnings
     from harness.analysis.analyze import interpret, tabulate
     from harness.analysis.disturbance import guard
     from harness.measure import runner
@@ -268,9 +311,20 @@ def run_command(
         upstream_latency=upstream_latency,
         timeout=timeout,
         calibrate=calibrate,
+        loadgen_processes=loadgen_processes,
+        loadgen_remote=loadgen_remote,
+        master_bind=master_bind,
         command=("bench", *sys.argv[1:]),
         allow_concurrent=allow_concurrent,
         checks=tuple(check_texts or ()),
+        workers=workers,
+        loop=loop,
+        http=http,
+        server=server,
+        app_cpus=app_cpus,
+        loadgen_cpus=loadgen_cpus,
+        services_cpus=services_cpus,
+        allow_shared_cores=allow_shared_cores,
     )
     prepared = prepare(request)
     if retry_disturbed:  # the analysis's rules judge each measurement as it ends
@@ -288,8 +342,12 @@ def run_command(
     if built:
         for view in terminal.results_tables(built.analysis):
             out.print(view)
+        if note := terminal.shapes_note(built.analysis):
+            out.print(note, soft_wrap=True, markup=False)
         if note := terminal.disturbed_note(built.analysis):
             out.print(note, soft_wrap=True, markup=False)
+        for line in run_warnings.pinning(built.analysis.run):  # not pinned, or shared cores
+            out.print(f"⚠ {line}", soft_wrap=True, markup=False)
     # with --no-report the checks are still judged: the numbers and words, no chart
     analysis = built.analysis if built else interpret(tabulate(run_dir)) if has_checks else None
     verdicts = analysis.checks if analysis else []
@@ -417,6 +475,8 @@ def compare_command(
     out.print(terminal.diff_table(diff))
     for note in diff.notes:
         out.print(f"note: {note}", soft_wrap=True)
+    for line in diff.served:
+        out.print(f"served differently: {line}", soft_wrap=True, markup=False)
     out.print(f"markdown: {md_path}", soft_wrap=True)
     out.print(f"html: {html_path}", soft_wrap=True)
     if threshold is not None:
@@ -499,6 +559,22 @@ def serve_command(
         f"serving http://127.0.0.1:{port}  (docs: http://127.0.0.1:{port}/docs, Ctrl-C stops)"
     )
     uvicorn.run(APP_FACTORY, **uvicorn_options(port, access_log=access_log, log_level="info"))
+
+
+@app.command("worker")
+def worker_command(
+    master: Annotated[
+        str, typer.Option(metavar="HOST:PORT", help="the master: bench run --master-bind")
+    ],
+) -> None:
+    """Serve a remote `bench run --loadgen-remote N` as one Locust worker, measurement after
+    measurement, until Ctrl-C."""
+    from harness.measure.distributed import serve
+
+    try:
+        serve(master, lambda line: out.print(line, soft_wrap=True, markup=False))
+    except KeyboardInterrupt:
+        out.print("worker stopped (Ctrl-C)")
 
 
 def main() -> None:

@@ -312,6 +312,12 @@ class ServerSample:
     # checked by ``blocked_totals``); None when the app did not record it (older runs, or
     # BENCH_WATCHDOG_MS=0)
     blocked: Mapping[str, Any] | None = None
+    # worker processes merged into this snapshot (target_app/worker_socket.py): sums of
+    # requests, CPU, memory and tokens; the worst worker's loop lag
+    workers: int = 1
+    # pid → (when that worker answered, its requests_total): each worker answers when its own
+    # loop gets to it, so a blocked one's figures are older than the snapshot's ``t``
+    worker_requests: Mapping[int, tuple[float, int]] = field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, snap: dict[str, Any]) -> ServerSample:
@@ -329,6 +335,11 @@ class ServerSample:
             threadpool_busy_max=math.nan if busy is None else float(busy),
             poll_ms=float(snap.get("poll_ms", math.nan)),
             blocked=blocked_totals(snap.get("blocked")),
+            workers=len(snap.get("workers") or ()) or 1,
+            worker_requests={
+                int(w["pid"]): (float(w.get("t", snap["t"])), int(w["requests_total"]))
+                for w in snap.get("workers") or ()
+            },
         )
 
 

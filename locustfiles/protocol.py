@@ -26,6 +26,11 @@ ENV_RATE = "BENCH_RATE"
 ENV_ARRIVALS = "BENCH_ARRIVALS"  # constant | poisson
 ENV_MAX_IN_FLIGHT = "BENCH_MAX_IN_FLIGHT"
 ARRIVALS = ("constant", "poisson")
+# the distributed mode (``locustfiles/cluster.py``): the settings travel as one JSON text in a
+# custom Locust argument, which the master hands to every worker with the spawn message, so a
+# worker started anywhere without them (``bench worker``) runs what the master runs
+SETTINGS_ARG = "--bench-settings"
+SETTINGS_OPTION = "bench_settings"  # its name in Locust's parsed_options
 
 # --- Locust → harness: samples, progress and window metadata ------------------------------------
 SAMPLE_COLUMNS = (
@@ -46,6 +51,10 @@ In the open model (a rate), ``start`` is the *intended* send time of the schedul
 ``elapsed_ms`` the latency from it (coordinated omission corrected); ``sent`` is when the
 request really left (epoch s) and ``service_ms`` its time from there. Closed-model rows leave
 those two empty, and files written before the open model lack them."""
+WORKER_COLUMN = "worker"
+"""The distributed mode's samples add this last column: the Locust worker (0 … N-1) that sent
+the request; its ``user`` is then unique over the workers (see ``locustfiles/distributed.py``).
+A single Locust process writes ``SAMPLE_COLUMNS`` alone, as it always did (worker 0)."""
 
 # keys of the progress document (rewritten every 0.25 s) and of the final metadata
 T = "t"
@@ -80,6 +89,14 @@ LATE = "late"
 DROPPED = "dropped"
 MAX_IN_FLIGHT_SEEN = "max_in_flight_seen"
 LATE_S = 0.010
+# the distributed mode: each worker's CPU share over the window (by worker index; the top-level
+# ``loadgen_cpu_share`` is then the worst worker's), each worker's own record (``WORKERS``: cpu
+# share, lag, samples), and why the master could not gather every worker's samples ("" if it did)
+LOADGEN_CPU_SHARES = "loadgen_cpu_shares"
+WORKERS = "workers"
+LOADGEN_ERROR = "loadgen_error"
+LOADGEN_MASTER_CPU_SHARE = "loadgen_master_cpu_share"  # the master's own (it merges the rows)
+WORKERS_CONNECTED = "workers_connected"  # the master's progress document: workers ready so far
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,17 @@ class LoadSettings:
             ENV_MAX_IN_FLIGHT: str(self.max_in_flight),
         }
 
+    def to_json(self) -> str:
+        """The settings as one text (the distributed mode's ``SETTINGS_ARG``)."""
+        return json.dumps(self.to_env(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadSettings:
+        doc = json.loads(text)
+        if not isinstance(doc, dict):
+            raise ValueError("the load settings are not a JSON object")
+        return cls.from_env({str(k): str(v) for k, v in doc.items()})
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LoadSettings:
         default = cls()
@@ -183,6 +211,7 @@ class Progress:
     errors: int
     phase: str  # start-up | warm-up | measure
     spawned_at: float | None
+    workers: int = 0  # the distributed mode: the workers connected to the master so far
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Progress:
@@ -196,6 +225,7 @@ class Progress:
             errors=int(doc.get(ERRORS, 0)),
             phase=phase,
             spawned_at=None if spawned is None else float(spawned),
+            workers=int(doc.get(WORKERS_CONNECTED, 0)),
         )
 
 
@@ -212,6 +242,8 @@ class WindowMeta:
     complete: bool  # the window ended (not cut short by a crash or a stop)
     late: int = 0  # the open model: sent more than LATE_S after their intended time
     dropped: int = 0  # the open model: not sent (the in-flight cap was reached)
+    loadgen_cpu_shares: tuple[float, ...] = ()  # per worker (the distributed mode), else ()
+    error: str = ""  # the distributed mode: a worker's samples did not all reach the master
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> WindowMeta:
@@ -225,6 +257,8 @@ class WindowMeta:
             complete=MEASURE_END in doc,
             late=int(doc.get(LATE, 0)),
             dropped=int(doc.get(DROPPED, 0)),
+            loadgen_cpu_shares=tuple(float(x) for x in doc.get(LOADGEN_CPU_SHARES, ())),
+            error=str(doc.get(LOADGEN_ERROR, "")),
         )
 
     @property

@@ -10,6 +10,13 @@ Each sample names the user that sent it (its index, from the request's ``context
 and ``IN_FLIGHT`` knows each user's current request (the user class calls ``begin`` before it
 sends, the sample's arrival ends it): the ones still in flight when the window ends go into the
 metadata, their latency censored at their age.
+
+In the distributed mode (``locustfiles/cluster.py``) the same module runs in every process, in
+one of three roles: ``local`` (one process, as above), ``worker`` (records its samples, which the
+cluster streams to the master; writes no file) and ``master`` (sends nothing; its samples are the
+workers', merged; it alone drives the window and writes the progress, samples and meta files).
+The settings come from the environment, or from Locust's options (``protocol.SETTINGS_ARG``,
+which the master hands to its workers): ``configure`` applies them before any user starts.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import csv
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gevent
@@ -28,6 +35,7 @@ from locust.env import Environment
 from harness.files import atomic_writer, write_atomic
 from locustfiles import protocol as p
 from locustfiles import stall
+from locustfiles.distributed import merge
 from locustfiles.schedule import corrected
 from locustfiles.window import Sample, Window
 
@@ -38,10 +46,44 @@ USER = "user"  # the key of a request's context that holds its user's index
 # the open model's keys of a request's context: its intended send time, its in-flight key
 INTENDED = "intended"
 SLOT = "slot"
+LOCAL, MASTER, WORKER = "local", "master", "worker"
+ROLE = LOCAL
 
 _samples: list[Sample] = []
 _errors = 0
 _ENV: dict[str, Environment] = {}
+
+
+def role_of(environment: Environment) -> str:
+    options = environment.parsed_options
+    if options is not None and getattr(options, "master", False):
+        return MASTER
+    if options is not None and getattr(options, "worker", False):
+        return WORKER
+    return LOCAL
+
+
+def configure(environment: Environment) -> None:
+    """Take the settings from Locust's options when they carry them (a worker, once the
+    master's spawn message arrived; a master started with them)."""
+    global SETTINGS
+    text = getattr(environment.parsed_options, p.SETTINGS_OPTION, "") or ""
+    if not text:
+        return
+    SETTINGS = p.LoadSettings.from_json(text)
+    WINDOW.warmup_s, WINDOW.duration_s = SETTINGS.warmup_s, SETTINGS.duration_s
+    WINDOW.meta[p.WARMUP_S], WINDOW.meta[p.DURATION_S] = SETTINGS.warmup_s, SETTINGS.duration_s
+
+
+def absorb(rows: list[Sample], errors: int) -> None:
+    """The master: samples that arrived from a worker (the progress counts them)."""
+    global _errors
+    _samples.extend(rows)
+    _errors += errors
+
+
+def samples() -> list[Sample]:
+    return _samples
 
 
 @events.request.add_listener
@@ -76,10 +118,12 @@ def on_request(
     _samples.append(sample)
 
 
-def _write_progress() -> None:
+def _write_progress(environment: Environment) -> None:
     while True:
         if SETTINGS.progress_file:
             doc = {p.T: time.time(), p.COUNT: len(_samples), p.ERRORS: _errors, **WINDOW.meta}
+            if ROLE == MASTER:
+                doc[p.WORKERS_CONNECTED] = int(getattr(environment.runner, "worker_count", 0))
             write_atomic(SETTINGS.progress_file, json.dumps(doc), durable=False)
         gevent.sleep(0.25)
 
@@ -97,31 +141,49 @@ def _drive_window(environment: Environment) -> None:
     WINDOW.drive(gevent.sleep, stop)
 
 
+# who drives the window once every user is spawned: this process alone, or (the distributed
+# mode's master) the cluster, which tells the workers (``locustfiles/cluster.py`` sets it)
+DRIVE: dict[str, Callable[[Environment], None]] = {LOCAL: _drive_window}
+
+
 @events.init.add_listener
 def on_init(environment: Environment, **_: Any) -> None:
+    global ROLE
+    ROLE = role_of(environment)
+    configure(environment)
     WINDOW.meta[p.TEST_START] = time.time()
-    gevent.spawn(_write_progress)
-    gevent.spawn(stall.watch, WINDOW.meta, gevent.sleep)  # the generator's own lag
+    if ROLE != WORKER:  # a worker writes no file: the master has its samples
+        gevent.spawn(_write_progress, environment)
+    if ROLE != MASTER:  # the master sends nothing: its workers watch their own lag
+        gevent.spawn(stall.watch, WINDOW.meta, gevent.sleep)
 
 
 @events.spawning_complete.add_listener
 def on_spawning_complete(user_count: int, **_: Any) -> None:
     WINDOW.meta[p.USERS_SPAWNED] = user_count
     environment = _ENV.get("env")
-    if not WINDOW.started and environment is not None:
-        gevent.spawn(_drive_window, environment)
+    drive = DRIVE.get(ROLE)
+    if not WINDOW.started and environment is not None and drive is not None:
+        gevent.spawn(drive, environment)
 
 
 @events.test_start.add_listener
 def on_test_start(environment: Environment, **_: Any) -> None:
     _ENV["env"] = environment
+    configure(environment)  # a worker: the master's settings came with its spawn message
 
 
 @events.quitting.add_listener
 def on_quitting(environment: Environment, **_: Any) -> None:
+    if ROLE == WORKER:
+        return
+    columns = p.SAMPLE_COLUMNS
+    if ROLE == MASTER:
+        columns = (*p.SAMPLE_COLUMNS, p.WORKER_COLUMN)
+        _samples[:] = merge(_samples)
     meta = WINDOW.close(_samples, _cpu_warning(environment))
     with atomic_writer(SETTINGS.samples_file, newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(p.SAMPLE_COLUMNS)
+        writer.writerow(columns)
         writer.writerows(_samples)
     write_atomic(SETTINGS.meta_file, json.dumps(meta, indent=1, sort_keys=True))

@@ -25,10 +25,13 @@ from scenarios.model import (
     parse_rates,
     parse_users,
 )
+from scenarios.shape import Matrix, ShapeError, parse_values
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 _SCENARIO_KEYS = {
     "kind",
+    "server",
+    "matrix",
     "name",
     "description",
     "tags",
@@ -306,6 +309,7 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         source=str(path),
         mixes=_mixes(data),
         checks=_str_list(data, "checks"),
+        matrix=_matrix(data),
         **_where_app(data, path),
     )
     _check_checks(scenario)
@@ -313,6 +317,29 @@ def _scenario(data: dict[str, Any], path: Path) -> Scenario:
         if endpoint.modelled:
             check_model(endpoint, scenario.parameters)
     return scenario
+
+
+def _matrix(data: dict[str, Any]) -> Matrix:
+    """``[server]`` (one value per dimension) and ``[matrix]`` (lists: every combination), e.g.
+    ``[matrix] workers = [1, 2]``, ``loop = ["asyncio", "uvloop"]``; a dimension in one only."""
+    values: dict[str, tuple[Any, ...]] = {}
+    for table in ("server", "matrix"):
+        raw = data.get(table, {})
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{table}: expected a table, e.g. [{table}] workers = 2")
+        for key, value in raw.items():
+            if key in values:
+                raise ScenarioError(f"{table}.{key}: given in both [server] and [matrix]")
+            if table == "server" and isinstance(value, list):
+                raise ScenarioError(f"server.{key}: one value; a list belongs in [matrix]")
+            try:
+                values[key] = parse_values(key, value)
+            except ShapeError as exc:
+                raise ScenarioError(f"{table}.{exc}") from None
+    try:
+        return Matrix.single().over(values)
+    except ShapeError as exc:
+        raise ScenarioError(f"server: {exc}") from None
 
 
 def _levels(data: dict[str, Any]) -> dict[str, Any]:

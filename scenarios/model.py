@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-VARIANTS = ("sync", "async", "pitfall", "fixed", "antipattern")
+from scenarios.endpoint import (  # re-exported: the scenario's parts, one module each
+    CONCURRENCY,
+    METHODS,
+    NO_MODEL,
+    PROTOCOLS,
+    VARIANTS,
+    WEBSOCKET,
+    Endpoint,
+)
+from scenarios.errors import ScenarioError
+from scenarios.shape import Matrix, ServerShape
+
+__all__ = [
+    "CONCURRENCY",
+    "METHODS",
+    "NO_MODEL",
+    "PROTOCOLS",
+    "VARIANTS",
+    "Endpoint",
+    "Mix",
+    "Scenario",
+    "ScenarioError",
+    "Suite",
+]
+
 MIX = "mix"  # the variant of a measurement that drives several endpoints at once
-CONCURRENCY = ("users", "threadpool", "serial", "process_pool", "cpu")
-NO_MODEL = ""  # the concurrency of an endpoint whose scenario gives no model
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_USERS = 5000
 MAX_RATE = 100_000.0  # requests/s of the open model
 ARRIVALS = ("constant", "poisson")  # the open model's spacing (locustfiles/protocol.ARRIVALS)
 DEFAULT_MAX_IN_FLIGHT = 2000
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
-
-
-class ScenarioError(ValueError):
-    """A scenario or suite that cannot be used; the message names the field."""
 
 
 def parse_duration(value: object, what: str = "duration") -> float:
@@ -91,110 +107,6 @@ def parse_rates(value: object, what: str = "rates") -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """One endpoint of a scenario and what bounds its capacity (for the capacity model)."""
-
-    label: str
-    variant: str
-    path: str
-    concurrency: str = "users"
-    service_ms: str = "0"
-    calls: str = "1"
-    max_rps: str = ""
-    limits: tuple[str, ...] = ()
-    note: str = ""
-    method: str = "GET"
-    headers: tuple[tuple[str, str], ...] = ()
-    body: str = ""  # JSON text of the request body ("" = none); its strings are templated
-    expect_status: tuple[int, ...] = ()  # () = any 2xx
-    expect_body: str = ""  # a text the response body must contain ("" = anything)
-    solo: bool = True  # measured on its own (False: only inside a [[mix]])
-
-    @property
-    def modelled(self) -> bool:
-        return self.concurrency != NO_MODEL
-
-    def expects(self, status: int) -> bool:
-        return status in self.expect_status if self.expect_status else 200 <= status < 300
-
-    def request(self, weight: float = 1.0) -> dict[str, Any]:
-        """What the load generator sends for this endpoint (``locustfiles/protocol.py``)."""
-        return {
-            "name": self.label,
-            "method": self.method,
-            "path": self.path,
-            "headers": [list(h) for h in self.headers],
-            "body": self.body,
-            "expect_status": list(self.expect_status),
-            "weight": weight,
-        }
-
-    def __post_init__(self) -> None:
-        if not self.label.strip():
-            raise ScenarioError("endpoints.label: must not be empty")
-        if self.variant not in VARIANTS:
-            raise ScenarioError(
-                f"endpoints.variant: {self.variant!r} is not one of {', '.join(VARIANTS)}"
-            )
-        if not self.path.startswith("/") or self.path.startswith("//"):
-            raise ScenarioError(f"endpoints.path: {self.path!r} must start with a single /")
-        if self.concurrency not in (*CONCURRENCY, NO_MODEL):
-            raise ScenarioError(
-                f"endpoints.concurrency: {self.concurrency!r} is not one of "
-                f"{', '.join(CONCURRENCY)}"
-            )
-        if self.method not in METHODS:
-            raise ScenarioError(
-                f"endpoints.method: {self.method!r} of {self.label!r} is not one of "
-                f"{', '.join(METHODS)}"
-            )
-        bad = [code for code in self.expect_status if not 100 <= code <= 599]
-        if bad:
-            raise ScenarioError(f"endpoints.expect_status: {bad} are not HTTP status codes")
-
-    def render(self, parameters: Mapping[str, Any]) -> Endpoint:
-        """Fill ``{param}`` placeholders from the scenario parameters."""
-        try:
-            return replace(
-                self,
-                path=self.path.format(**parameters),
-                body=_render_json(self.body, parameters),
-                expect_body=self.expect_body.format(**parameters),
-                headers=tuple((k, v.format(**parameters)) for k, v in self.headers),
-                service_ms=str(self.service_ms).format(**parameters),
-                calls=str(self.calls).format(**parameters),
-                max_rps=str(self.max_rps).format(**parameters),
-                limits=tuple(str(limit).format(**parameters) for limit in self.limits),
-            )
-        except KeyError as exc:
-            raise ScenarioError(
-                f"endpoints.path: placeholder {exc} of {self.label!r} has no parameter"
-            ) from None
-        except (ValueError, IndexError) as exc:  # "{ms" unclosed, "{}" positional…
-            raise ScenarioError(
-                f"endpoints: a placeholder of {self.label!r} is malformed ({exc}); "
-                "write {name} with a parameter name"
-            ) from None
-
-
-def _render_json(body: str, parameters: Mapping[str, Any]) -> str:
-    """Fill ``{param}`` in every string of a JSON body (keys and numbers stay as written)."""
-    if not body:
-        return body
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, str):
-            return value.format(**parameters)
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        if isinstance(value, dict):
-            return {k: fill(v) for k, v in value.items()}
-        return value
-
-    return json.dumps(fill(json.loads(body)), separators=(",", ":"))
-
-
-@dataclass(frozen=True)
 class Mix:
     """Several endpoints of a scenario driven at the same time, each with a share of requests."""
 
@@ -241,6 +153,10 @@ class Scenario:
     rates: tuple[float, ...] = ()
     arrivals: str = "constant"  # or "poisson"
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # the open model's cap on requests in flight
+    # the server's shape (scenarios/shape.py): one, or a matrix that ``expanded`` turns into one
+    # scenario per combination, named ``<base>-<suffix>``
+    matrix: Matrix = field(default_factory=Matrix.single)
+    base: str = ""  # the scenario's name before a matrix's suffix ('' when not expanded)
 
     def __post_init__(self) -> None:
         self._check_levels()
@@ -327,6 +243,30 @@ class Scenario:
             settings={**self.settings, **(settings or {})},
         )
 
+    @property
+    def server(self) -> ServerShape:
+        """The shape this scenario is served with (the first of a matrix not yet expanded)."""
+        return self.matrix.shapes()[0]
+
+    @property
+    def base_name(self) -> str:
+        return self.base or self.name
+
+    def expanded(self) -> list[Scenario]:
+        """One scenario per combination of the matrix (itself when there is one shape)."""
+        shapes = self.matrix.shapes()
+        if len(shapes) == 1:
+            return [self]
+        return [
+            replace(
+                self,
+                name=f"{self.name}-{self.matrix.suffix(shape)}",
+                base=self.name,
+                matrix=Matrix.single(shape),
+            )
+            for shape in shapes
+        ]
+
     def with_rates(self, rates: tuple[float, ...] | None) -> Scenario:
         """Measured by these rates (the open model) instead of its users levels; None: as is."""
         return self if rates is None else replace(self, users=(), rates=rates)
@@ -392,6 +332,8 @@ class Scenario:
             "target": self.target,
             "env": dict(self.env),
             "checks": list(self.checks),
+            "server": self.server.to_dict(),
+            **({"base": self.base} if self.base else {}),
             **self._open_model(),
         }
 

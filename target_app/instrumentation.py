@@ -24,6 +24,7 @@ import psutil
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from target_app.watchdog import Watchdog
+from target_app.worker_socket import SOCKETS_ENV, WorkerSocket
 
 Gauge = Callable[[], float]
 
@@ -160,6 +161,8 @@ class Instrumented:
         self.signals = signals if signals is not None else Signals()
         self.info = info
         self._ticker: asyncio.Task[None] | None = None
+        self._socket: WorkerSocket | None = None  # several workers: each serves its own
+        self._socket_task: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -218,12 +221,18 @@ class Instrumented:
         self._ticker = asyncio.get_running_loop().create_task(
             sample_loop_lag(self.signals, interval_s), name="bench-loop-lag"
         )
+        folder = os.environ.get(SOCKETS_ENV, "")
+        if folder:  # one of several worker processes (target_app/worker_socket.py)
+            self._socket = WorkerSocket(folder, self.signals.snapshot)
+            self._socket_task = asyncio.get_running_loop().create_task(self._socket.start())
         every_ms = float(os.environ.get(WATCHDOG_ENV, "10") or 0)
         if every_ms > 0:  # who blocks the loop (target_app/watchdog.py); 0 turns it off
             self.signals.watchdog = Watchdog(self.signals, interval_s=every_ms / 1000.0)
             self.signals.watchdog.start()
 
     async def _stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.stop()
         if self.signals.watchdog is not None:
             self.signals.watchdog.stop()
         if self._ticker is not None:

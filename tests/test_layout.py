@@ -20,7 +20,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "target_app", "scenarios", "locustfiles")
 WINGS = ("harness.measure", "harness.analysis", "harness.report", "harness.scan")
-BOTTOM = ("harness.results", "harness.errors", "harness.files", "harness.cpu_times")
+BOTTOM = (
+    "harness.results",
+    "harness.errors",
+    "harness.files",
+    "harness.cpu_times",
+    "harness.affinity",
+)
 # who may import whom among the wings (the data flow: measure → files → analysis → report)
 ALLOWED_WINGS = {
     "harness.measure": {"harness.measure"},

@@ -27,6 +27,7 @@ from harness.analysis import (
     headlines,
     mixes,
     run_warnings,
+    shapes,
     stats,
     tails,
 )
@@ -55,6 +56,8 @@ class Analysis:
     blocking: list[blocking.Blocking] = field(default_factory=list)
     checks: list[gate.Result] = field(default_factory=list)  # the run's checks, judged
     disturbed: list[disturbance.Disturbance] = field(default_factory=list)  # not clean numbers
+    shapes: list[shapes.ShapeComparison] = field(default_factory=list)  # server shapes compared
+    balance: list[str] = field(default_factory=list)  # several workers: each one's share
 
     @property
     def saturated(self) -> bool:
@@ -130,12 +133,15 @@ def interpret(found: Analysis) -> Analysis:
         found.headlines = headlines.headlines_for(closed) if len(closed) else []
         found.biggest = headlines.biggest(found.comparisons)
         found.mixes = mixes.mixes(run, closed)
+        found.shapes = shapes.comparisons(run, closed, bins)
+        found.balance = shapes.balance(found.run_dir, run)
     kept = [m for m in run.measurements if m.status != "superseded"]  # not a retried attempt
     found.blocking = blocking.blocking_by_measurement(found.run_dir, kept)
     found.claims = claims.check(run, closed, bins)
     found.warnings = run_warnings.warnings_for(run, table, summary) if len(summary) else []
     found.warnings += run_warnings.concurrency(found.run_dir, run)
     found.warnings += run_warnings.served(run)
+    found.warnings += run_warnings.pinning(run)
     found.warnings += [f"{d.where}: disturbed — {d.text}" for d in found.disturbed]
     found.warnings += tails.sentences(table) if len(table) else []
     found.warnings += arrivals.sentences(table)

@@ -1,9 +1,11 @@
 """Predicted throughput of every measurement, by Little's law: X = C / L.
 
 - **C**, the concurrency the endpoint can really have: ``users`` for non-blocking async code,
-  ``min(users, thread-pool tokens)`` for ``def``, ``1`` for blocking code inside ``async def``
-  (per server worker), the app's CPUs for CPU-bound work; further capped by every limit the
-  scenario names (DB pool, HTTP connections, a semaphore…).
+  ``min(users, thread-pool tokens)`` for ``def``, ``1`` for blocking code inside ``async def``,
+  one CPU for CPU-bound work (the GIL); further capped by every limit the scenario names (DB
+  pool, HTTP connections, a semaphore…). All of these are per server worker process: with
+  ``workers`` W each is multiplied by W (sync sleep with 2 workers: 2 × 40 tokens; the blocking
+  pitfall: 2 requests at a time), CPU-bound work by min(W, the app's CPUs); users are not.
 - **L**, the time one request holds that concurrency: the configured service time (× sequential
   calls) plus the per-request CPU cost measured on the baseline endpoint in the same run.
 - **X** is capped by the CPU ceiling measured on the baseline endpoint in the same run.
@@ -112,6 +114,7 @@ class Context:
     http_connections: float = 100
     process_workers: float = 1
     cpus: float = 1
+    workers: float = 1  # server worker processes: each has its own loop, thread pool and pools
     overhead_ms: float = 0.0  # per-request CPU cost, from the baseline (1000 / ceiling RPS)
     cpu_ceiling_rps: float | None = None  # baseline RPS of the same kind, if measured
 
@@ -195,7 +198,7 @@ def predict(
         return Prediction(rps, c, latency, "CPU", "cpu")
     rps = c / (latency / 1000.0)
     if model.max_rps:
-        cap = evaluate(model.max_rps, names)
+        cap = evaluate(model.max_rps, names) * context.workers
         if cap < rps:
             first = next((n for n in LIMIT_NAMES if n in model.max_rps), "")
             what = LIMIT_NAMES[first].split(":")[0] if first else "throughput cap"
@@ -210,25 +213,29 @@ def _concurrency_limits(
 ) -> list[tuple[float, str, str]]:
     """Every concurrency that may bind: (value, what it is in words, kind)."""
     concurrency = model.concurrency
+    w = context.workers
     candidates: list[tuple[float, str, str]] = [(float(users), f"users: {users}", "users")]
     if concurrency == "threadpool":
-        candidates.append(
-            (
-                context.threadpool_tokens,
-                LIMIT_NAMES["threadpool_tokens"].format(context.threadpool_tokens),
-                "threadpool",
-            )
-        )
+        tokens = context.threadpool_tokens
+        label = LIMIT_NAMES["threadpool_tokens"].format(tokens)
+        candidates.append((tokens * w, _per_worker(label, w), "threadpool"))
     elif concurrency == "serial":
-        candidates.append((1.0, "event loop blocked: 1 request at a time", "loop"))
+        label = "event loop blocked: 1 request at a time"
+        candidates.append((w, _per_worker(label, w), "loop"))
     elif concurrency == "cpu":
-        candidates.append((context.cpus, f"app CPUs: {context.cpus:g} (CPU-bound work)", "cpu"))
+        cores = min(context.cpus, w)
+        candidates.append((cores, f"app CPUs: {cores:g} (CPU-bound work, one per process)", "cpu"))
     elif concurrency == "process_pool":
-        workers = min(context.process_workers, context.cpus)
-        candidates.append((workers, f"process pool on {workers:g} CPU(s)", "limit"))
+        cores = min(context.process_workers * w, context.cpus)
+        candidates.append((cores, f"process pool on {cores:g} CPU(s)", "limit"))
     for expression in model.limits:
         value = evaluate(expression, names)
         first = next((n for n in LIMIT_NAMES if n in expression), "limit")
         label = LIMIT_NAMES.get(first, "limit: {:g}").format(value)
-        candidates.append((max(value, 0.0), label, "limit"))
+        candidates.append((max(value, 0.0) * w, _per_worker(label, w), "limit"))
     return candidates
+
+
+def _per_worker(label: str, workers: float) -> str:
+    """``thread pool: 40 tokens`` → ``thread pool: 40 tokens × 2 workers``."""
+    return label if workers == 1 else f"{label} × {workers:g} workers"

@@ -21,14 +21,50 @@ RATIO_LOW, RATIO_HIGH = 0.8, 1.1
 CPU_BUSY = 0.85  # app CPU share above which a shortfall is the CPU's doing
 
 
-def ceilings(table: pd.DataFrame) -> dict[str, float]:
-    """Highest RPS of ``sync hello`` / ``async hello`` in the run: the app's CPU ceilings."""
-    found: dict[str, float] = {}
-    base = table[table["scenario"].isin(BASELINE_SCENARIOS)] if len(table) else table
+def shapes_of(run: Run) -> dict[str, str]:
+    """Each scenario's server shape, as a key ('' for one worker of uvicorn's defaults: older
+    runs), and whether it is a baseline (``baseline``, ``calibration``, ``calibration-w2``…)."""
+    return {s["name"]: _shape_key(s.get("server")) for s in run.scenarios}
+
+
+def _shape_key(server: dict[str, Any] | None) -> str:
+    if not server:
+        return ""
+    return "/".join(str(server.get(k, "")) for k in ("server", "workers", "loop", "http"))
+
+
+def _served(run: Run) -> str:
+    """``on one pinned core``, ``on 2 pinned cores``, ``on 2 cores, not pinned``."""
+    pinning = run.metadata.get("pinning", {})
+    cores = len(pinning.get("app", [])) or 1
+    where = "one" if cores == 1 else str(cores)
+    pinned = pinning.get("pinned", True)
+    return f"on {where} {'pinned ' if pinned else ''}core{'s' if cores > 1 else ''}" + (
+        "" if pinned else ", not pinned"
+    )
+
+
+def is_baseline(run: Run, scenario: str) -> bool:
+    bases = {s["name"]: s.get("base") or s["name"] for s in run.scenarios}
+    return bases.get(scenario, scenario) in BASELINE_SCENARIOS
+
+
+def ceilings(table: pd.DataFrame, run: Run | None = None) -> dict[tuple[str, str], float]:
+    """Highest RPS of ``sync hello`` / ``async hello`` per server shape: the app's CPU ceilings
+    (with two workers on two cores, the ceiling is not one worker's)."""
+    found: dict[tuple[str, str], float] = {}
+    if not len(table):
+        return found
+    shapes = shapes_of(run) if run is not None else {}
+    names = set(table["scenario"])
+    baselines = [n for n in names if (is_baseline(run, n) if run else n in BASELINE_SCENARIOS)]
+    base = table[table["scenario"].isin(baselines)]
     for variant in ("sync", "async"):
-        rows = base[base["variant"] == variant] if len(base) else base
-        if len(rows) and rows["errors"].sum() == 0 and rows["rps"].max() > 0:
-            found[variant] = float(rows["rps"].max())
+        rows = base[base["variant"] == variant]
+        for name, group in rows.groupby("scenario"):
+            if group["errors"].sum() == 0 and group["rps"].max() > 0:
+                key = (shapes.get(str(name), ""), variant)
+                found[key] = max(found.get(key, 0.0), float(group["rps"].max()))
     return found
 
 
@@ -57,6 +93,7 @@ def context_for(record: dict[str, Any], run: Run, ceiling: float | None) -> capa
         http_connections=float(settings.get("http_max_connections", 100)),
         process_workers=float(settings.get("process_pool_workers", 1)),
         cpus=float(len(pinning.get("app", [])) or 1),
+        workers=float(record.get("server", {}).get("workers", 1)),
         overhead_ms=1000.0 / ceiling if ceiling else 0.0,
         cpu_ceiling_rps=ceiling,
     )
@@ -68,19 +105,20 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
         return table.assign(
             predicted_rps=[], binding=[], kind=[], ratio=[], finding=[], sentence=[]
         )
-    ceil = ceilings(table)
+    ceil = ceilings(table, run)
+    shapes = shapes_of(run)
     records = {s["name"]: s for s in run.scenarios}
     out: dict[str, list[Any]] = {
         k: [] for k in ("predicted_rps", "binding", "kind", "ratio", "finding", "sentence")
     }
     for row in table.itertuples():
-        if row.scenario in BASELINE_SCENARIOS:
+        if is_baseline(run, row.scenario):
             kind_of = "def" if row.variant == "sync" else "async def"
             _unpredicted(
                 out,
                 "reference: CPU ceiling",
                 f"{row.endpoint}: {row.rps:,.0f} RPS — the app's CPU ceiling for {kind_of} "
-                "endpoints on one pinned core; the capacity model caps predictions with it",
+                f"endpoints {_served(run)}; the capacity model caps predictions with it",
                 kind="reference",
             )
             continue
@@ -93,7 +131,8 @@ def predictions(run: Run, table: pd.DataFrame) -> pd.DataFrame:
             _unpredicted(out, "no model given", f"{row.endpoint}: no model given (no prediction)")
             continue
         concurrency = model.get("concurrency", "users")
-        ceiling = ceil.get("sync" if concurrency == "threadpool" else "async")
+        shape = shapes.get(row.scenario, "")
+        ceiling = ceil.get((shape, "sync" if concurrency == "threadpool" else "async"))
         try:
             pred: capacity.Prediction | None = capacity.predict(
                 capacity.Model.from_record(model),

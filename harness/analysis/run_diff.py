@@ -92,6 +92,7 @@ class RunDiff:
     rows: list[Row]
     machine_differences: list[str]
     notes: tuple[str, ...] = ()  # a run that did not complete: its figures may be partial
+    served: tuple[str, ...] = ()  # scenarios served in another shape in B (e.g. 2 workers)
     threshold: float | None = None  # --fail-on-regression: each row gets a gate mark
 
     @property
@@ -100,6 +101,20 @@ class RunDiff:
         if self.threshold is None:
             return []
         return [r for r in self.rows if r.gate(self.threshold) == REGRESSION]
+
+
+def served_differences(a: results.Run, b: results.Run) -> tuple[str, ...]:
+    """The scenarios both runs measured but served differently (workers, loop, parser, server):
+    what a comparison of two shapes is about, so it is said above the table."""
+    shapes_a = {s["name"]: s.get("server", {}).get("label") for s in a.scenarios}
+    found = []
+    for record in b.scenarios:
+        name, label_b = record["name"], record.get("server", {}).get("label")
+        label_a = shapes_a.get(name)
+        if name in shapes_a and label_a != label_b:
+            default = "uvicorn, 1 worker (before server shapes were recorded)"
+            found.append(f"{name}: A served by {label_a or default}; B by {label_b or default}")
+    return tuple(found)
 
 
 def status_notes(a: results.Run, b: results.Run) -> tuple[str, ...]:
@@ -143,4 +158,6 @@ def diff_runs(
             f"{dir_a.name} and {dir_b.name} have no measurement in common "
             "(same scenario, endpoint and users level)"
         )
-    return RunDiff(dir_a, dir_b, rows, diffs, status_notes(run_a, run_b), threshold)
+    notes = status_notes(run_a, run_b)
+    served = served_differences(run_a, run_b)
+    return RunDiff(dir_a, dir_b, rows, diffs, notes, threshold=threshold, served=served)

@@ -1,12 +1,14 @@
 """Warnings about a run's own quality, each saying what to do (hyperfine/pyperf style).
 
 Errors, a saturated load generator, repeats that disagree, too few requests, a failed
-measurement: every one is shown beside the figures it concerns, never hidden.
+measurement, cores that were not kept apart (not pinned, or shared): every one is shown beside
+the figures it concerns, never hidden.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -95,3 +97,45 @@ def served(run: Run) -> list[str]:
             )
         out.append(line)
     return out
+
+
+def pinning(run: Run) -> list[str]:
+    """A run whose cores were not kept apart (not pinned, or roles sharing CPUs), or whose
+    foreign-CPU check could not run: said, so its figures are never read as a clean run's."""
+    meta = run.metadata
+    plan = meta.get("pinning") or {}
+    out = []
+    if plan.get("pinned") is False:
+        out.append(
+            "not pinned: load generator and app share cores — this OS cannot pin processes to "
+            "CPUs, so the load generator took CPU from the app; compare ratios inside this run, "
+            "not its absolute figures with a pinned run's"
+        )
+    else:
+        for share in _shares(plan):
+            roles = " and ".join(_ROLE_NAMES.get(r, r) for r in share["roles"])
+            cpus = ",".join(map(str, share["cpus"]))
+            out.append(
+                f"shared cores: {roles} share CPU {cpus} — they competed for it, so the app's "
+                "figures are pessimistic; give each role its own CPUs (--app-cpus, "
+                "--loadgen-cpus, --services-cpus) to quote them"
+            )
+    if meta.get("per_cpu_times") is False:
+        out.append(
+            "the foreign-CPU check could not run: this OS has no per-CPU times (/proc/stat), so "
+            "no measurement was checked for other processes on its cores — keep the machine "
+            "idle while measuring"
+        )
+    return out
+
+
+_ROLE_NAMES = {"app": "the app", "loadgen": "the load generator", "services": "the services"}
+
+
+def _shares(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's shared cores; for a run recorded before they were (no ``shared``), the app's
+    CPUs that the load generator also had (a one-CPU box)."""
+    if "shared" in plan:
+        return list(plan["shared"])
+    common = sorted(set(plan.get("app", [])) & set(plan.get("loadgen", [])))
+    return [{"roles": ["app", "loadgen"], "cpus": common}] if common else []

@@ -9,7 +9,9 @@ of samples holds one file's rows at a time, whatever number of tables and charts
 
 The requests still in flight when the window ended (the samples' meta file, when the recorder
 wrote them) are censored samples of the window's percentiles, and the user column gives each
-user's completions (``tails``); files without them give the numbers they always gave.
+user's completions (``tails``); files without them give the numbers they always gave. A file of
+Locust's distributed mode adds a ``worker`` column, and its user indexes are unique over the
+workers already (``locustfiles/distributed.py``), so fairness reads it unchanged.
 
 In the open model (a rate), a sample's latency runs from its intended send time (coordinated
 omission corrected) and its ``service_ms`` from the actual send: both are kept (the service
@@ -21,7 +23,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from harness.analysis import arrivals
 from harness.analysis.tails import censored_percentiles, per_user
 from harness.errors import BenchError
 from harness.results import Measurement, Run
-from locustfiles.protocol import IN_FLIGHT_AT_END, SAMPLE_COLUMNS
+from locustfiles.protocol import IN_FLIGHT_AT_END, LOADGEN_CPU_SHARES, SAMPLE_COLUMNS
 
 # files before mixes have no name, files before the fairness record no user
 # files before the open model have no sent and service_ms (empty in closed-model rows)
@@ -50,6 +52,7 @@ DTYPES = {
     "error": "str",
     "name": "str",
     "user": "int64",
+    "worker": "int64",  # the distributed mode's files only (their users are unique over workers)
 }
 TIMEOUT = "timed out|Timeout"
 
@@ -78,6 +81,9 @@ class WindowStats:
     # latency grew over the window (ms per s, least squares); NaN in the closed model
     service_percentiles: dict[int, float] = field(default_factory=dict)
     latency_slope_ms_per_s: float = np.nan
+    # the distributed mode: each Locust worker's CPU share over the window (the meta file's);
+    # () for one process
+    loadgen_cpu_shares: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,20 @@ def _digest(path: str, stamp: int, window_start: float, window_end: float, only:
     With ``only``, the rows of that endpoint of a mix (its parts share the file's parse)."""
     frame = _parsed(path, stamp) if only else _read_samples(path)
     in_flight = _in_flight(path, only)
-    return _digest_of(_only(frame, only), window_start, window_end, in_flight)
+    found = _digest_of(_only(frame, only), window_start, window_end, in_flight)
+    shares = _worker_shares(path)
+    if not shares:
+        return found
+    return replace(found, stats=replace(found.stats, loadgen_cpu_shares=shares))
+
+
+def _worker_shares(path: str) -> tuple[float, ...]:
+    """Each Locust worker's CPU share (the distributed mode's meta file), else ()."""
+    try:
+        doc = json.loads(Path(path).with_suffix(".meta.json").read_text(encoding="utf-8"))
+        return tuple(float(x) for x in doc.get(LOADGEN_CPU_SHARES, ()))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return ()
 
 
 def _in_flight(path: str, only: str) -> list[float] | None:
@@ -267,8 +286,10 @@ def _clean(frame: pd.DataFrame, lines: int) -> pd.DataFrame:
     kept = frame.dropna(subset=["start", "elapsed_ms", "status"]).copy()
     kept["status"] = kept["status"].astype(int)
     kept["error"] = kept["error"].fillna("").astype(str)
-    if "user" in kept.columns:
-        kept["user"] = pd.to_numeric(kept["user"], errors="coerce").fillna(-1).astype(np.int64)
+    for column in ("user", "worker"):
+        if column in kept.columns:
+            numbers = pd.to_numeric(kept[column], errors="coerce")
+            kept[column] = numbers.fillna(-1 if column == "user" else 0).astype(np.int64)
     kept["end"] = kept["start"] + kept["elapsed_ms"] / 1000.0
     kept.attrs = {**frame.attrs, "bad_rows": lines - len(kept)}
     return kept

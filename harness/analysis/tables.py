@@ -61,6 +61,8 @@ def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = ""
         "mean_ms": found.mean_ms,
         "max_ms": found.max_ms,
         "loadgen_cpu_share": measurement.loadgen_cpu_share,
+        # Locust's distributed mode: each worker's share, "31% / 29%" ("" for one process)
+        "loadgen_cpu_workers": " / ".join(f"{x:.0%}" for x in found.loadgen_cpu_shares),
         "loadgen_saturated": measurement.loadgen_cpu_share > SATURATED_SHARE
         or measurement.loadgen_cpu_warning,
         "top_error": found.top_error,
@@ -159,6 +161,7 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         errors=("errors", "sum"),
         timeouts=("timeouts", "sum"),
         loadgen_cpu_share=("loadgen_cpu_share", "max"),
+        loadgen_cpu_workers=("loadgen_cpu_workers", "first"),
         loadgen_saturated=("loadgen_saturated", "any"),
         loop_lag_max_ms=("loop_lag_max_ms", "max"),
         loop_lag_mean_ms=("loop_lag_mean_ms", "median"),

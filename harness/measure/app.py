@@ -1,24 +1,27 @@
 """What serves a scenario, and the checks before any load.
 
 Three sources (``Source``): the bundled app, a user's ASGI app (``--app module:attr``, wrapped
-unchanged by ``target_app/foreign.py``), both served by uvicorn (one worker) on 127.0.0.1 the
-way a benchmark needs it; or a server already running (``--target URL``), of which nothing is
-started. No access log (a log line per request costs the app about a third of its throughput on
-the fast endpoints), warnings only. ``bench serve`` uses the same ``uvicorn_options``.
+unchanged by ``target_app/foreign.py``), both served on 127.0.0.1 in the scenario's server shape
+(``harness/measure/server.py``: uvicorn or gunicorn, workers, event loop, HTTP parser); or a
+server already running (``--target URL``), of which nothing is started. No access log (a log
+line per request costs the app about a third of its throughput on the fast endpoints), warnings
+only. ``bench serve`` uses ``uvicorn_options`` (one worker).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import connect as ws_connect
 
 from harness.errors import BenchError
+from harness.measure import server
 from harness.measure.processes import (
     HOST,
     Children,
@@ -27,9 +30,12 @@ from harness.measure.processes import (
     free_port,
     wait_ready,
 )
+from harness.measure.server import Workers
+from scenarios.endpoint import WEBSOCKET
 from scenarios.model import Endpoint, Scenario
+from scenarios.shape import ServerShape
 from target_app.foreign import LOAD_ERROR_PREFIX, AppSpec
-from target_app.instrumentation import INFO_PATH
+from target_app.instrumentation import INFO_PATH, METRICS_PATH
 
 APP_FACTORY = "target_app.main:app_from_env"
 FOREIGN_FACTORY = "target_app.foreign:instrumented_from_env"
@@ -84,6 +90,14 @@ class App:
     port: int
     base_url: str = ""
     metrics: bool = True
+    workers: Workers | None = None  # several worker processes: signals read from each
+
+    def read_metrics(self, client: httpx.Client) -> dict[str, Any]:
+        """The app's signals now: ``/_bench/metrics``, or every worker's merged."""
+        if self.workers is not None and self.workers.active:
+            return self.workers.read(client.timeout.read or 10.0)
+        doc: dict[str, Any] = client.get(f"{self.url}{METRICS_PATH}").json()
+        return doc
 
     @property
     def url(self) -> str:
@@ -104,30 +118,6 @@ def uvicorn_options(
     }
 
 
-def uvicorn_argv(port: int, factory: str = APP_FACTORY) -> list[str]:
-    """The same as a command line, for the pinned child process."""
-    options = uvicorn_options(port)
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        factory,
-        "--factory",
-        "--host",
-        options["host"],
-        "--port",
-        str(port),
-        "--workers",
-        str(options["workers"]),
-        "--log-level",
-        options["log_level"],
-        "--no-access-log",
-        # on SIGTERM (the harness died) close within seconds even if clients keep connections
-        "--timeout-graceful-shutdown",
-        "3",
-    ]
-
-
 @dataclass(frozen=True)
 class Launch:
     """Where and how to start the app process."""
@@ -137,6 +127,8 @@ class Launch:
     cpus: Sequence[int]
     port: int = 0
     ready_timeout_s: float = 30.0
+    shape: ServerShape = field(default_factory=ServerShape)
+    workers: Workers | None = None  # several workers: their sockets (harness/measure/server.py)
 
 
 def start_app(children: Children, source: Source, launch: Launch) -> tuple[App, dict[str, Any]]:
@@ -153,11 +145,15 @@ def start_app(children: Children, source: Source, launch: Launch) -> tuple[App, 
     if source.kind == "app":
         env.update(source.spec().to_env())
         factory = FOREIGN_FACTORY
-    argv = uvicorn_argv(port, factory)
+    if launch.workers is not None:
+        env.update(launch.workers.env())
+    argv = server.argv(port, factory, launch.shape)
     child = children.spawn("app", argv, log_path=launch.log_path, cpus=launch.cpus, env=env)
-    app = App(child, port)
+    app = App(child, port, workers=launch.workers)
     try:
         info = wait_ready(child, f"{app.url}{INFO_PATH}", launch.ready_timeout_s, "the app")
+        if launch.workers is not None:
+            launch.workers.wait(child.running, launch.ready_timeout_s)
     except BenchError:
         _raise_load_error(child, source)
         raise

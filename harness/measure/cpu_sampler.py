@@ -18,7 +18,7 @@ from types import TracebackType
 
 import psutil
 
-from harness import cpu_times
+from harness import affinity, cpu_times
 from harness.cpu_times import CpuTimes
 
 PROC_STAT = Path("/proc/stat")
@@ -41,7 +41,7 @@ def ours_cpu_s(pids: Sequence[int], known: Known) -> dict[tuple[int, ...], float
             try:
                 with process.oneshot():
                     times = process.cpu_times()
-                    cpus = tuple(sorted(process.cpu_affinity() or ()))
+                    cpus = _cpus_of(process)
             except psutil.Error:
                 continue
             known[process.pid] = (cpus, times.user + times.system)
@@ -49,6 +49,14 @@ def ours_cpu_s(pids: Sequence[int], known: Known) -> dict[tuple[int, ...], float
     for cpus, seconds in known.values():
         total[cpus] = total.get(cpus, 0.0) + seconds
     return total
+
+
+def _cpus_of(process: psutil.Process) -> tuple[int, ...]:
+    """The CPUs ``process`` may run on; every CPU where psutil cannot say (no
+    ``cpu_affinity`` on macOS)."""
+    if not hasattr(process, "cpu_affinity"):
+        return affinity.usable_cpus()
+    return tuple(sorted(process.cpu_affinity() or ()))
 
 
 def read(pids: Sequence[int], ticks_per_s: float, known: Known) -> CpuTimes:

@@ -3,6 +3,10 @@
 The runner hands it a ``Job`` (endpoint, users, window); this module turns that into Locust's
 command line and a ``LoadSettings`` environment (``locustfiles/protocol.py``), follows the live
 progress file while Locust runs, and reads the window metadata the recorder wrote when it quit.
+With a ``Cluster`` that is distributed (``harness/measure/distributed.py``) the process is a
+Locust master, with its local workers beside it (each its own managed child): the master alone
+writes the files read here, a worker that dies stops the measurement (``ChildDied``), and a
+master still waiting for its workers after the cluster's timeout fails naming how many came.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from harness.errors import BenchError, ChildDied
+from harness.measure.distributed import (
+    Cluster,
+    connect_error,
+    master_args,
+    worker_argv,
+    worker_cpus,
+)
 from harness.measure.processes import Children, ManagedProcess
 from locustfiles.protocol import LoadSettings, Progress, RequestSpec, WindowMeta
 
@@ -132,39 +144,77 @@ def settings(job: Job, files: Files) -> LoadSettings:
 class LoadGenerator:
     """``start`` Locust among the scenario's children, ``follow`` it to its end, ``finish``."""
 
-    def __init__(self, job: Job, files: Files, host: str, cpus: Sequence[int]) -> None:
+    def __init__(
+        self, job: Job, files: Files, host: str, cpus: Sequence[int], cluster: Cluster | None = None
+    ) -> None:
         self.job, self.files, self.host, self.cpus = job, files, host, tuple(cpus)
+        self.cluster = cluster if cluster is not None and cluster.distributed else None
         self.process: ManagedProcess | None = None
+        self.workers: list[ManagedProcess] = []
+        self.started = 0.0  # when ``follow`` began (the workers' connect timeout runs from it)
 
     def start(self, children: Children) -> LoadGenerator:
         env = {**os.environ, **settings(self.job, self.files).to_env()}
+        command, name = argv(self.job, self.host), "locust"
+        if self.cluster is not None:
+            port = self.cluster.master_port()
+            command, name = [*command, *master_args(self.cluster, port)], "locust master"
         self.process = children.spawn(  # nothing to clean up if the harness is gone: SIGKILL
-            "locust",
-            argv(self.job, self.host),
+            name,
+            command,
             log_path=self.files.log,
             cpus=self.cpus,
             env=env,
             death_signal="KILL",
         )
+        if self.cluster is not None:  # local workers: no settings in their environment
+            host = "127.0.0.1" if self.cluster.bind in ("0.0.0.0", "::") else self.cluster.bind
+            for index, cpus in enumerate(worker_cpus(self.cpus, self.cluster.local)):
+                log = self.files.log.with_name(f"{self.job.id}.worker{index}.locust.log")
+                worker = children.spawn(
+                    f"load-generator worker {index}",
+                    worker_argv(host, port),
+                    log_path=log,
+                    cpus=cpus,
+                    death_signal="KILL",
+                )
+                self.workers.append(worker)
         return self
+
+    def _check_workers(self, doc: Progress | None) -> None:
+        """A local worker that failed stops the measurement; so does a master whose workers
+        did not all come within the cluster's timeout."""
+        for worker in self.workers:
+            if not worker.running() and worker.wait(0) not in (0, None):
+                why = worker.exit_reason()
+                raise ChildDied(f"the {worker.name} exited during the measurement ({why})")
+        if self.cluster is None or doc is None or doc.spawned_at is not None:
+            return
+        assert self.process is not None
+        if time.monotonic() - self.started > self.cluster.connect_timeout_s:
+            raise BenchError(connect_error(doc.workers, self.cluster))
 
     def follow(self, ticker: Ticker, check: Callable[[], None], poll_s: float = 0.25) -> str:
         """Wait for Locust, reporting live RPS; '' when it ended by itself, else the reason.
         ``check`` raises as soon as a child the run depends on has died."""
         assert self.process is not None, "start() first"
-        deadline = time.monotonic() + self.job.window_s + GRACE_S
+        self.started = time.monotonic()
+        waiting = self.cluster.connect_timeout_s if self.cluster is not None else 0.0
+        deadline = self.started + waiting + self.job.window_s + GRACE_S
         last: tuple[float, int] | None = None
         rps = 0.0
         while self.process.running():
             time.sleep(poll_s)
             check()
             if time.monotonic() > deadline:
-                limit = self.job.window_s + GRACE_S
+                limit = deadline - self.started
                 return f"the load generator did not finish within {limit:.0f}s; stopped"
             try:
                 doc = Progress.from_dict(json.loads(self.files.progress.read_text()))
             except (OSError, ValueError, TypeError):
+                self._check_workers(None)
                 continue
+            self._check_workers(doc)
             if last is not None and doc.t > last[0]:
                 rps = (doc.count - last[1]) / (doc.t - last[0])
             last = (doc.t, doc.count)
@@ -176,6 +226,8 @@ class LoadGenerator:
         """Stop the process (if still running) and read back what it wrote."""
         assert self.process is not None, "start() first"
         children.release(self.process)
+        for worker in self.workers:
+            children.release(worker)
         if error:
             return Outcome(None, error)
         try:
@@ -186,6 +238,8 @@ class LoadGenerator:
             return Outcome(None, f"the load generator wrote no samples: {self._last_words()}")
         if not meta.complete:
             return Outcome(None, "the load generator stopped before the measurement window ended")
+        if meta.error:
+            return Outcome(None, meta.error)
         return Outcome(meta, "")
 
     def _last_words(self) -> str:

@@ -10,6 +10,8 @@ from typing import Any
 
 import psutil
 
+from harness import affinity
+from harness.measure.cpu_sampler import PROC_STAT
 from target_app import instrumentation
 
 PACKAGES = (
@@ -18,6 +20,8 @@ PACKAGES = (
     "uvicorn",
     "uvloop",
     "httptools",
+    "gunicorn",
+    "uvicorn-worker",
     "anyio",
     "pydantic",
     "locust",
@@ -51,8 +55,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_freq() -> Any:
+    """psutil's reading, or None where the OS will not say (some macOS machines raise)."""
+    try:
+        return psutil.cpu_freq()
+    except (OSError, NotImplementedError, AttributeError, RuntimeError):
+        return None
+
+
 def collect(pinning: dict[str, Any]) -> dict[str, Any]:
-    freq = psutil.cpu_freq()
+    freq = cpu_freq()
     return {
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
@@ -64,11 +76,12 @@ def collect(pinning: dict[str, Any]) -> dict[str, Any]:
         "harness_started": psutil.Process().create_time(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "cpu_affinity": sorted(os.sched_getaffinity(0)),
+        "cpu_affinity": list(affinity.usable_cpus()),  # every CPU where the OS cannot say
+        # per-CPU times (/proc/stat): without them the foreign-CPU check cannot run (macOS)
+        "per_cpu_times": PROC_STAT.is_file(),
         "cpu_freq_mhz": round(freq.current) if freq else None,
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
         "packages": package_versions(),
         "pinning": pinning,
-        "server": "uvicorn, 1 worker, loop=auto (uvloop if installed), http=auto",
     }

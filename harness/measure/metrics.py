@@ -19,10 +19,30 @@ import httpx
 from harness.files import write_atomic
 from harness.results import ServerSample
 
+Reader = Callable[[httpx.Client], dict[str, Any]]  # one snapshot (App.read_metrics)
+
+
+def _get(url: str) -> Reader:
+    def read(client: httpx.Client) -> dict[str, Any]:
+        doc: dict[str, Any] = client.get(url).json()
+        return doc
+
+    return read
+
 
 class MetricsPoller:
-    def __init__(self, url: str, interval_s: float = 0.5, timeout_s: float = 10.0) -> None:
+    """``read`` gives one snapshot (default: GET ``url``; several workers: each worker's,
+    merged, ``harness/measure/server.py``)."""
+
+    def __init__(
+        self,
+        url: str,
+        interval_s: float = 0.5,
+        timeout_s: float = 10.0,
+        read: Reader | None = None,
+    ) -> None:
         self.url = url
+        self.read = read or _get(url)
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.series: list[dict[str, Any]] = []
@@ -50,8 +70,8 @@ class MetricsPoller:
             while not self._stop.is_set():
                 asked = time.time()
                 try:
-                    snapshot = client.get(self.url).json()
-                except (httpx.HTTPError, ValueError):
+                    snapshot = self.read(client)
+                except (httpx.HTTPError, OSError, ValueError):
                     self.errors += 1
                 else:
                     snapshot["poll_ms"] = (time.time() - asked) * 1000.0
@@ -75,7 +95,11 @@ class MetricsPoller:
 
 
 def wait_idle(
-    url: str, check: Callable[[], None], timeout_s: float = 60.0, poll_s: float = 0.2
+    url: str,
+    check: Callable[[], None],
+    timeout_s: float = 60.0,
+    poll_s: float = 0.2,
+    read: Reader | None = None,
 ) -> bool:
     """Poll the app's metrics until no request is in flight (e.g. a blocked backlog from the
     previous measurement); False if it still had some after ``timeout_s``. ``check`` raises
@@ -85,8 +109,8 @@ def wait_idle(
         while time.monotonic() < deadline:
             check()
             try:
-                sample = ServerSample.from_snapshot(client.get(url).json())
-            except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+                sample = ServerSample.from_snapshot((read or _get(url))(client))
+            except (httpx.HTTPError, OSError, ValueError, KeyError, TypeError, AttributeError):
                 time.sleep(poll_s)
                 continue
             if sample.inflight_now == 0:

@@ -33,6 +33,7 @@ from typing import Any
 import psutil
 import psycopg
 
+from harness import affinity
 from harness.errors import BenchError
 from harness.files import tail
 from harness.measure import orphans
@@ -319,7 +320,7 @@ class EmbeddedPostgres:
 
     def _pin(self) -> None:
         """Pin the postmaster and its children; backends forked later inherit the affinity."""
-        if self.cpus and self._process is not None:
+        if self.cpus and self._process is not None and affinity.can_pin():  # not on macOS
             main = psutil.Process(self._process.pid)
             for process in [main, *main.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):

@@ -2,7 +2,8 @@
 
 Every child runs in its own session (so a terminal's Ctrl-C reaches only the harness, which then
 stops the children in order) through ``harness.measure.launch`` (CPU pinning set before the
-child starts any thread, and SIGTERM if the harness dies). ``Children`` is a context manager:
+child starts any thread where the OS can pin, and SIGTERM if the harness dies: from the kernel
+on Linux, from the launcher watching its parent elsewhere). ``Children`` is a context manager:
 whatever happens inside — success, error, KeyboardInterrupt — every child it started is stopped
 by PID.
 """
@@ -23,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from harness import affinity
 from harness.errors import BenchError, ChildDied
 from harness.files import tail
 
@@ -87,7 +89,7 @@ class ManagedProcess:
     def start(self) -> ManagedProcess:
         launch = [sys.executable, "-m", "harness.measure.launch", "--signal", self.death_signal]
         launch += ["--parent", str(os.getpid())]
-        if self.cpus:
+        if self.cpus and affinity.can_pin():  # unpinned where the OS cannot (macOS)
             launch += ["--cpus", ",".join(map(str, self.cpus))]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:

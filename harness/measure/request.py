@@ -18,11 +18,15 @@ from pydantic import ValidationError
 
 from harness.errors import BenchError
 from harness.measure.app import Source
+from harness.measure.distributed import check_reach, cluster_of
 from harness.measure.loadgen import CLIENTS
+from harness.measure.pinning import OPTIONS as CPU_OPTIONS
+from harness.measure.pinning import Pinning, PlanError, parse_cpus
 from harness.measure.runner import RunOptions
 from harness.measure.services import DATABASES, ServiceOptions
 from scenarios import Scenario, Suite, resolve
 from scenarios.model import ARRIVALS, ScenarioError, parse_duration, parse_rates, parse_users
+from scenarios.shape import DIMENSIONS, Matrix, ServerShape, ShapeError, parse_values
 from target_app.foreign import AppLoadError, AppSpec
 from target_app.settings import Settings
 
@@ -57,6 +61,10 @@ class RunRequest:
     params: Sequence[str] = ()
     settings: Sequence[str] = ()
     client: str = "raw"
+    # Locust's distributed mode: local worker processes, remote ones, the master's address
+    loadgen_processes: int = 1
+    loadgen_remote: int = 0
+    master_bind: str = ""
     database: str = "postgres"
     database_url: str | None = None
     upstream_latency: str | None = None
@@ -70,6 +78,16 @@ class RunRequest:
     env: Sequence[str] = ()
     target: str | None = None
     checks: Sequence[str] = ()  # --check texts, parsed and validated by the CLI
+    # the CPUs of each role ("0-3,6"; None: planned), and whether roles may share one
+    app_cpus: str | None = None
+    loadgen_cpus: str | None = None
+    services_cpus: str | None = None
+    allow_shared_cores: bool = False
+    # the server's shape: one value, or a list ("1,2") for a matrix (scenarios/shape.py)
+    workers: str | None = None
+    loop: str | None = None
+    http: str | None = None
+    server: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +119,14 @@ def prepare(request: RunRequest) -> Prepared:
         allow_concurrent=request.allow_concurrent,
         source=source(request),
         checks=tuple(" ".join(text.split()) for text in request.checks),
+        cluster=cluster_of(request.loadgen_processes, request.loadgen_remote, request.master_bind),
+        pinning=pinning(request),
     )
     item, scenarios = _scenarios(request, parameters)
+    scenarios = _shaped(scenarios, request, options.source)
+    if options.cluster.distributed and any(s.rates for s in scenarios):
+        raise OptionError("--rate", "the open model runs in one Locust process (no --loadgen-*)")
+    check_reach(options.cluster, request.target)
     bundled = all(options.source.over(s).kind == "bundled" for s in scenarios)
     if not bundled and request.threadpool_tokens is not None:
         raise OptionError(
@@ -110,9 +134,28 @@ def prepare(request: RunRequest) -> Prepared:
             "sizes the bundled app's thread pool; your app keeps its own (the run records it)",
         )
     # the calibration measures the bundled app's hello endpoints: meaningless for another app
-    if request.calibrate and bundled and not any(s.name == "baseline" for s in scenarios):
-        scenarios.insert(0, calibration(scenarios))
+    if request.calibrate and bundled:
+        scenarios[:0] = calibrations(scenarios)
     return Prepared(item.name, scenarios, options)
+
+
+def pinning(request: RunRequest) -> Pinning:
+    """``--app-cpus``/``--loadgen-cpus``/``--services-cpus``/``--allow-shared-cores``: the plan,
+    checked against the CPUs this process may use (the roles not given are planned)."""
+    texts = {"app": request.app_cpus, "loadgen": request.loadgen_cpus}
+    texts["services"] = request.services_cpus
+    given = {}
+    for role, text in texts.items():
+        if text is None:
+            continue
+        try:
+            given[role] = parse_cpus(text)
+        except ValueError as exc:
+            raise OptionError(CPU_OPTIONS[role], str(exc)) from None
+    try:
+        return Pinning.plan(given=given, allow_shared=request.allow_shared_cores)
+    except PlanError as exc:
+        raise OptionError(exc.option, str(exc)) from None
 
 
 def source(request: RunRequest) -> Source:
@@ -184,6 +227,74 @@ def _scenarios(
     for s in scenarios:
         s.rendered_endpoints()  # a placeholder without its parameter fails here, before any load
     return item, scenarios
+
+
+def _shaped(scenarios: list[Scenario], request: RunRequest, source: Source) -> list[Scenario]:
+    """``--workers``/``--loop``/``--http``/``--server`` over each scenario's shape; a list makes
+    a matrix, which becomes one scenario per combination (each served by its own app)."""
+    given = {
+        name: value
+        for name, value in (
+            ("workers", request.workers),
+            ("loop", request.loop),
+            ("http", request.http),
+            ("server", request.server),
+        )
+        if value is not None
+    }
+    values: dict[str, tuple[Any, ...]] = {}
+    for name, value in given.items():
+        try:
+            values[name] = parse_values(name, value)
+            Matrix.single().over({name: values[name]})
+        except ShapeError as exc:
+            raise OptionError(f"--{name}", str(exc).removeprefix(f"{name}: ")) from None
+    out: list[Scenario] = []
+    for scenario in scenarios:
+        where = source.over(scenario)
+        if where.kind == "target" and (values or not scenario.server.is_default):
+            option = f"--{next(iter(values))}" if values else "--target"
+            raise OptionError(
+                option, "the server at --target is yours: its shape is as you started it"
+            )
+        shaped = replace(scenario, matrix=scenario.matrix.over(values))
+        for shape in shaped.matrix.shapes():
+            try:
+                shape.check_installed()
+            except ShapeError as exc:
+                raise OptionError(f"--{_dimension_of(exc)}", str(exc)) from None
+        out += shaped.expanded()
+    return out
+
+
+def _dimension_of(exc: ShapeError) -> str:
+    text = str(exc)
+    return "server" if text.startswith("gunicorn") else "http" if "httptools" in text else "loop"
+
+
+def calibrations(scenarios: list[Scenario]) -> list[Scenario]:
+    """A calibration per server shape measured (``calibration``, ``calibration-w2``…), unless
+    the run measures the baseline with that shape itself."""
+    shapes: list[ServerShape] = []
+    for s in scenarios:
+        if s.server not in shapes:
+            shapes.append(s.server)
+    measured = {s.server for s in scenarios if s.base_name == "baseline"}
+    wanted = [shape for shape in shapes if shape not in measured]
+    if not wanted:
+        return []
+    one = calibration(scenarios)
+    if len(wanted) == 1 and wanted[0].is_default:
+        return [one]
+    matrix = Matrix({d: tuple(dict.fromkeys(getattr(w, d) for w in wanted)) for d in DIMENSIONS})
+    named = [
+        replace(one, name=f"calibration-{matrix.suffix(w)}" if matrix.varying else "calibration")
+        for w in wanted
+    ]
+    return [
+        replace(s, base="calibration" if s.name != "calibration" else "", matrix=Matrix.single(w))
+        for s, w in zip(named, wanted, strict=True)
+    ]
 
 
 def calibration(scenarios: list[Scenario]) -> Scenario:

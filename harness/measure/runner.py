@@ -26,11 +26,13 @@ from harness.measure.app import (
     start_app,
 )
 from harness.measure.cpu_sampler import CpuSampler
+from harness.measure.distributed import Cluster
 from harness.measure.loadgen import Files, Job, LoadGenerator, Outcome
 from harness.measure.lock import machine_lock
 from harness.measure.metrics import MetricsPoller, wait_idle
 from harness.measure.pinning import Pinning
 from harness.measure.processes import Children, ensure_port_free
+from harness.measure.server import Workers
 from harness.results import Measurement, Run, new_run_dir, now_iso, point_latest, save
 from locustfiles.protocol import RequestSpec
 from scenarios.model import MIX, Endpoint, Scenario
@@ -73,6 +75,10 @@ class RunOptions:
     # why one is disturbed ([] when clean: the analysis's rules, handed in by the CLI)
     retry_disturbed: int = 0
     guard: Callable[[Path, Measurement], list[str]] | None = field(default=None, compare=False)
+    # --loadgen-processes / --loadgen-remote / --master-bind: Locust's distributed mode
+    cluster: Cluster = field(default_factory=Cluster)
+    # the CPUs of each role (--app-cpus …, checked by prepare); None: the default plan here
+    pinning: Pinning | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,8 @@ def _run_in(
 ) -> tuple[Path, Run]:
     for sub in ("samples", "metrics", "logs"):
         (run_dir / sub).mkdir()
-    ctx = _Context(run_dir, options, Pinning.plan(), progress or QuietProgress())
+    pinning = options.pinning or Pinning.plan()
+    ctx = _Context(run_dir, options, pinning, progress or QuietProgress())
     result = _begin(ctx, scenarios, beside)
     try:
         _run_all(ctx, scenarios)
@@ -240,7 +247,11 @@ def _begin(ctx: _Context, scenarios: list[Scenario], beside: dict[str, Any] | No
     if beside is not None:  # --allow-concurrent: the report flags it
         meta["concurrent_with"] = [beside]
     meta["loadgen_client"] = ctx.options.client
+    # every server shape the run serves (each scenario's own is in its record)
+    meta["server"] = "; ".join(dict.fromkeys(s.server.label() for s in scenarios))
     meta["request_timeout_s"] = ctx.options.request_timeout_s
+    if ctx.options.cluster.distributed:  # Locust's master and workers (absent: one process)
+        meta["loadgen_cluster"] = ctx.options.cluster.to_dict()
     result = Run(
         run_id=ctx.run_dir.name,
         status="running",
@@ -260,8 +271,8 @@ def _run_all(ctx: _Context, scenarios: list[Scenario]) -> None:
     ctx.progress.start(len(steps), estimate_s(scenarios))
     index = 0
     for scenario in scenarios:
-        with Children() as children:
-            app, record = _start_scenario(ctx, scenario, children)
+        with Workers(scenario.server) as workers, Children() as children:
+            app, record = _start_scenario(ctx, scenario, children, workers)
             assert ctx.result is not None
             ctx.record(_replace_scenario(ctx.result, record))
             for step in plan(scenario):
@@ -278,14 +289,21 @@ def _replace_scenario(result: Run, record: dict[str, Any]) -> Run:
 
 
 def _start_scenario(
-    ctx: _Context, scenario: Scenario, children: Children
+    ctx: _Context, scenario: Scenario, children: Children, workers: Workers
 ) -> tuple[App, dict[str, Any]]:
     env = app_env(scenario, ctx.options)
     where = services.Where(children, ctx.run_dir, ctx.pinning)
     started = services.start(scenario, where, ctx.options.services, dict(ctx.options.settings))
     env.update(started.env)
     source = ctx.options.source.over(scenario)
-    launch = Launch(env, where.log(f"{scenario.name}-app.log"), ctx.pinning.app, ctx.options.port)
+    launch = Launch(
+        env,
+        where.log(f"{scenario.name}-app.log"),
+        ctx.pinning.app,
+        ctx.options.port,
+        shape=scenario.server,
+        workers=workers if workers.active else None,
+    )
     app, info = start_app(children, source, launch)
     check_endpoints(app, scenario.rendered_endpoints(), ctx.options.request_timeout_s)
     record = scenario.to_dict()
@@ -326,19 +344,21 @@ def _measure(ctx: _Context, step: Step, app: App, children: Children) -> Measure
         children.check(step.title)
 
     metrics_url = f"{app.url}{METRICS_PATH}"
-    if app.metrics and not wait_idle(metrics_url, check):
+    if app.metrics and not wait_idle(metrics_url, check, read=app.read_metrics):
         ctx.progress.note("[yellow]the app still had requests in flight after 60s")
     files = Files.of(ctx.run_dir, step.id)
     metrics_path = ctx.run_dir / "metrics" / f"{step.id}.json"
     cpu_path = ctx.run_dir / "metrics" / f"{step.id}.cpu.json"
-    generator = LoadGenerator(step.job(ctx.options), files, app.url, ctx.pinning.loadgen)
+    generator = LoadGenerator(
+        step.job(ctx.options), files, app.url, ctx.pinning.loadgen, ctx.options.cluster
+    )
     pinned = {"app": ctx.pinning.app, "loadgen": ctx.pinning.loadgen}
     if app.process is None:  # a running server (--target): not ours to pin, nor to account for
         pinned = {"loadgen": ctx.pinning.loadgen}
     with CpuSampler(children.pids, pinned) as sampler:  # who else used the pinned cores
         generator.start(children)
         if app.metrics:
-            with MetricsPoller(metrics_url, interval_s=0.5) as poller:
+            with MetricsPoller(metrics_url, interval_s=0.5, read=app.read_metrics) as poller:
                 error = generator.follow(ctx.progress, check)
             poller.save(metrics_path)
         else:  # a target without the instrumentation: no server-side signals, said in the report

@@ -29,7 +29,9 @@ def build(run_dir: Path) -> Built:
     first chart, so one made after the numbers costs nothing more than one made before."""
     analysis = tabulate(run_dir)
     jobs = drawing.jobs_for(analysis)
-    with drawing.Drawer(min(len(jobs), len(os.sched_getaffinity(0)))) as drawer:
+    # the CPUs it may use; the CPUs it has where the OS cannot say (macOS)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with drawing.Drawer(min(len(jobs), cpus or 1)) as drawer:
         drawer.submit(jobs)
         interpret(analysis)
         drawn = drawer.files()

@@ -157,6 +157,7 @@ class Signals:
     busy: list[Line]
     cpu: list[Line]
     level: str = ""  # as ``Timeline.level``
+    workers: int = 1  # several: tokens and CPU are summed over them, the lag is the worst
 
 
 def timeline(data: Timeline, out: Path) -> Path:
@@ -184,6 +185,13 @@ def signals(data: Signals, out: Path) -> Path:
         for line in lines:
             ax.plot(line.x, line.y, color=line.colour, label=line.label, marker=".")
     titles = ("event-loop lag (max per 0.5 s)", "thread-pool tokens in use (max)", "app CPU")
+    if data.workers > 1:
+        n = data.workers
+        titles = (
+            f"event-loop lag (worst of {n} workers)",
+            f"tokens in use (sum of {n} workers)",
+            f"app CPU (sum of {n} workers)",
+        )
     ylabels = ("lag (ms)", "tokens", "CPU (% of one core)")
     for ax, title, ylabel in zip(axes, titles, ylabels, strict=True):
         ax.set_title(title, fontsize=10)

@@ -23,6 +23,7 @@ def markdown(diff: RunDiff) -> str:
     if diffs:
         lines += [f"**Compared across machines (--force):** {'; '.join(diffs)}", ""]
     lines += [f"**Note:** {note} — its figures may be partial.\n" for note in diff.notes]
+    lines += [f"**Served differently:** {line}\n" for line in diff.served]
     gated = diff.threshold is not None
     if diff.threshold is not None:
         lines += [
@@ -54,6 +55,7 @@ def html(diff: RunDiff) -> str:
             rows=diff.rows,
             diffs=diff.machine_differences,
             notes=diff.notes,
+            served=diff.served,
             threshold=diff.threshold,
             regressions=diff.regressions,
         )

@@ -80,10 +80,12 @@ def signals_of(run_dir: Path, run: Run, scenario: str) -> Signals | None:
     """Loop lag, thread-pool tokens in use and app CPU over time, from the server's series."""
     top, chosen, colours = _top_level(run, scenario)
     lag, busy, cpu = [], [], []
+    workers = 1  # several: the series are merged (sums, and the worst loop): the titles say so
     for m in chosen:
         series = load_metrics(run_dir, m)
         if not series:
             continue
+        workers = max(workers, *(s.workers for s in series))
         t = np.array([s.t for s in series]) - m.window_start
         cpu_s = np.array([s.cpu_s for s in series])
         colour = colours[m.endpoint]
@@ -91,7 +93,7 @@ def signals_of(run_dir: Path, run: Run, scenario: str) -> Signals | None:
         busy.append(Line(m.endpoint, colour, t, np.array([s.threadpool_busy_max for s in series])))
         share = np.diff(cpu_s) / np.maximum(np.diff(t), 1e-6) * 100
         cpu.append(Line(m.endpoint, colour, t[1:], share))
-    return Signals(scenario, top, lag, busy, cpu, _level(chosen)) if lag else None
+    return Signals(scenario, top, lag, busy, cpu, _level(chosen), workers) if lag else None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,14 @@ def _draw(job: Job) -> Path | None:
     return job.draw(*job.args)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may use; where the OS cannot say (macOS: no ``sched_getaffinity``),
+    the CPUs it has."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 class Drawer:
     """Draws chart jobs in a pool of processes, one per CPU (inline on a single CPU).
 
@@ -151,8 +161,7 @@ class Drawer:
     the first job submitted."""
 
     def __init__(self, processes: int | None = None) -> None:
-        cpus = len(os.sched_getaffinity(0))
-        self.processes = cpus if processes is None else processes
+        self.processes = usable_cpus() if processes is None else processes
         self.pool: ProcessPoolExecutor | None = None
         self.jobs: list[Job] = []
         self.pending: list[Future[Path | None]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.analysis import arrivals, disturbance, tails
+from harness.analysis import arrivals, disturbance, shapes, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.formatting import fmt, times
 from harness.files import write_atomic
@@ -62,6 +62,11 @@ def markdown(analysis: Analysis) -> str:
         lines += [
             f"- {c['scenario']} @ {c['users']} users: {c['verdict']}" for c in analysis.comparisons
         ]
+    if analysis.shapes:
+        lines += ["", "**Server shapes** (each against the matrix's first; throughput):", ""]
+        lines += [f"- {line}" for line in shapes.lines(analysis.shapes)]
+    if analysis.balance:
+        lines += ["", "**Requests per worker:**", ""] + [f"- {x}" for x in analysis.balance]
     lines += _mixes(analysis)
     lines += _blocking(analysis)
     if analysis.findings:

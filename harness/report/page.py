@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import UndefinedError
 
-from harness.analysis import arrivals, disturbance, tails
+from harness.analysis import arrivals, disturbance, shapes, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.formatting import fmt
 from harness.errors import BenchError
@@ -49,6 +49,7 @@ def _scenarios(analysis: Analysis, charts: Mapping[str, list[str]]) -> list[dict
                 },
                 "extra": app.get("extra", {}),
                 "dependencies": record.get("dependencies", {}),
+                "server": record.get("server", {}).get("label", ""),
                 "blocking": [
                     b for b in analysis.blocking if b.measurement.scenario == name and b.recorded
                 ],
@@ -108,6 +109,8 @@ def _page(analysis: Analysis, charts: Mapping[str, list[str]]) -> str:
             biggest=analysis.biggest,
             saturated=analysis.saturated,
             mixes=analysis.mixes,
+            shapes=shapes.lines(analysis.shapes),
+            balance=analysis.balance,
             checks=analysis.checks,
             disturbed=disturbance.lines(analysis.disturbed, analysis.run.measurements),
             disturbed_mark=disturbance.MARK,

@@ -256,7 +256,14 @@ def _scenario(record: dict[str, Any]) -> dict[str, Any]:
         "threadpool_tokens": app.get("threadpool_tokens"),
         "warmup_s": record.get("warmup_s"),
         "duration_s": record.get("duration_s"),
+        "server": _server(record.get("server")),
     }
+
+
+def _server(server: dict[str, Any] | None) -> dict[str, Any]:
+    """The server shape (a run from before shapes: uvicorn's one worker with its defaults)."""
+    doc = {"server": "uvicorn", "workers": 1, "loop": "auto", "http": "auto", **(server or {})}
+    return {k: doc[k] for k in ("server", "workers", "loop", "http")}
 
 
 def _check(v: gate.Result) -> dict[str, Any]:
@@ -301,6 +308,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
                 for c in analysis.claims
             ],
             "mixes": [_mix(m) for m in analysis.mixes],
+            "shapes": [c.to_dict() for c in analysis.shapes],
             "blocking": [_blocking(b) for b in analysis.blocking if b.recorded],
             "checks": [_check(v) for v in analysis.checks],
             "checks_passed": all(v.passed for v in analysis.checks) if analysis.checks else None,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from harness.analysis import arrivals, disturbance, tails
+from harness.analysis import arrivals, disturbance, shapes, tails
 from harness.analysis.analyze import Analysis
 from harness.analysis.gate import Result
 from harness.analysis.run_diff import REGRESSION, RunDiff
@@ -32,8 +33,20 @@ def scenarios_table(items: Mapping[str, Scenario | Suite]) -> Table:
         if isinstance(item, Scenario) and item.rates:
             users = "rate " + ",".join(f"{r:g}" for r in item.rates)
         description = item.title if isinstance(item, Scenario) else item.description
+        if isinstance(item, Scenario) and item.matrix.varying:  # each combination is measured
+            matrix = item.matrix.to_dict()
+            each = "; ".join(f"{d} {', '.join(map(str, matrix[d]))}" for d in item.matrix.varying)
+            description += f" (matrix: {each})"
         view.add_row(name, kind, users, description)
     return view
+
+
+def _loadgen_cell(row: Any) -> str:
+    """The generator's CPU share: "31%", or the worst worker's and each one's "31% (31% / 29%)"
+    (Locust's distributed mode)."""
+    workers = getattr(row, "loadgen_cpu_workers", "")
+    share = f"{row.loadgen_cpu_share:.0%}"
+    return f"{share} ({workers})" if isinstance(workers, str) and workers else share
 
 
 def results_table(analysis: Analysis) -> Table:
@@ -55,7 +68,7 @@ def results_table(analysis: Analysis) -> Table:
             tails.mark(r.p50_ms, r.p50_censored),
             tails.mark(r.p99_ms, r.p99_censored),
             str(r.errors),
-            f"{r.loadgen_cpu_share:.0%}",
+            _loadgen_cell(r),
         ]
         if recorded:
             cells += [tails.in_flight_cell(r), tails.per_user_cell(r)]
@@ -114,6 +127,16 @@ def open_table(analysis: Analysis) -> Table | None:
             Text(arrivals.state(r), style="bold yellow" if r.overloaded else ""),
         )
     return view
+
+
+def shapes_note(analysis: Analysis) -> str:
+    """Printed under the results table for a matrix: each server shape against the first."""
+    found = shapes.lines(analysis.shapes)
+    if not found:
+        return ""
+    return "\n".join(
+        ["server shapes (each against the matrix's first):"] + [f"  {x}" for x in found]
+    )
 
 
 def disturbed_note(analysis: Analysis) -> str:

@@ -96,11 +96,13 @@ def _init_worker() -> None:
     server shut the pool down. If the server dies without shutting down, Linux sends the worker
     SIGTERM (``PR_SET_PDEATHSIG``) instead of leaving an orphan blocked on its queue. (That signal
     follows the *thread* that forked: the event-loop thread, which lives as long as the server.)
+    Where there is no such signal (macOS, or prctl refused), nothing is asked: the worker stays
+    in the server's process group, which the harness stops as a whole.
     """
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform == "linux":
+    if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 

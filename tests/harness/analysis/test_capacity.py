@@ -10,6 +10,7 @@ import pytest
 from harness.analysis.capacity import Context, Model, ModelError, evaluate, predict
 
 CTX = Context(threadpool_tokens=40, db_pool=10, http_connections=100, process_workers=2, cpus=1)
+W2 = Context(threadpool_tokens=40, db_pool=10, http_connections=100, workers=2)
 
 
 # (users, concurrency, service_ms, calls, limits, params, ctx, rps, binding)
@@ -65,7 +66,7 @@ CTX = Context(threadpool_tokens=40, db_pool=10, http_connections=100, process_wo
             {"rounds": 10000, "us": 1.0},
             CTX,
             100.0,
-            "app CPUs: 1 (CPU-bound work)",
+            "app CPUs: 1 (CPU-bound work, one per process)",
         ),
         # a process pool on one pinned core cannot use its second worker
         (50, "process_pool", "10", "1", (), {}, CTX, 100.0, "process pool on 1 CPU(s)"),
@@ -73,6 +74,69 @@ CTX = Context(threadpool_tokens=40, db_pool=10, http_connections=100, process_wo
         (100, "users", "100", "1", (), {}, Context(overhead_ms=25.0), 800.0, "users: 100"),
         # the CPU ceiling caps everything
         (1000, "users", "100", "1", (), {}, Context(cpu_ceiling_rps=3000.0), 3000.0, "CPU"),
+        # several server workers: each has its own thread pool, loop and pools
+        (200, "threadpool", "100", "1", (), {}, W2, 800.0, "thread pool: 40 tokens × 2 workers"),
+        (
+            100,
+            "serial",
+            "100",
+            "1",
+            (),
+            {},
+            W2,
+            20.0,
+            "event loop blocked: 1 request at a time × 2 workers",
+        ),
+        (
+            200,
+            "users",
+            "50",
+            "1",
+            ("db_pool",),
+            {},
+            W2,
+            400.0,
+            "DB pool: 10 connections × 2 workers",
+        ),
+        # ... but not the users: async sleep is still users / latency
+        (100, "users", "100", "1", (), {}, W2, 1000.0, "users: 100"),
+        # a worker that gets fewer users than the others is not modelled: 1 user, 2 workers
+        (1, "serial", "100", "1", (), {}, W2, 10.0, "users: 1"),
+        # CPU-bound work: one core per process (the GIL), up to the app's CPUs
+        (
+            50,
+            "cpu",
+            "10",
+            "1",
+            (),
+            {},
+            Context(cpus=4, workers=2),
+            200.0,
+            "app CPUs: 2 (CPU-bound work, one per process)",
+        ),
+        (
+            50,
+            "cpu",
+            "10",
+            "1",
+            (),
+            {},
+            Context(cpus=1, workers=2),
+            100.0,
+            "app CPUs: 1 (CPU-bound work, one per process)",
+        ),
+        # each worker's process pool, on the app's CPUs
+        (
+            50,
+            "process_pool",
+            "10",
+            "1",
+            (),
+            {},
+            Context(cpus=2, process_workers=2, workers=2),
+            200.0,
+            "process pool on 2 CPU(s)",
+        ),
     ],
 )
 def test_prediction_table(case: tuple[Any, ...]) -> None:
@@ -88,6 +152,8 @@ def test_max_rps_caps_work_held_after_the_response() -> None:
     model = Model("threadpool", "0", max_rps="threadpool_tokens * 1000 / 100")
     p = predict(model, 10, Context(overhead_ms=1.0))
     assert p.rps == pytest.approx(400.0)
+    # each worker holds its own: with 2 workers the cap doubles
+    assert predict(model, 10, Context(overhead_ms=1.0, workers=2)).rps == pytest.approx(800.0)
     assert p.kind == "limit" and "thread pool" in p.binding
 
 

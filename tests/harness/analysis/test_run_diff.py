@@ -180,3 +180,26 @@ def test_without_the_option_the_output_is_unchanged(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "gate" not in result.stdout and "regression" not in result.stdout
     assert (tmp_path / "compare.md").read_text() == (FIXTURES / "compare-small.md").read_text()
+
+
+def test_two_runs_that_differ_in_their_server_shape_say_so(tmp_path: Path) -> None:
+    """``bench compare`` of a run with 1 worker and one with 2: the table compares them, and
+    the pages and the terminal say which scenario was served how."""
+    from tests.harness.runs import edited_copy
+
+    def two_workers(doc: dict[str, object]) -> None:
+        for record in doc["scenarios"]:  # type: ignore[attr-defined]
+            if record["name"] == "sleep":
+                record["server"] = {"label": "uvicorn, 2 workers, loop auto (uvloop)", "workers": 2}
+
+    b = edited_copy(tmp_path / "b", two_workers)
+    diff = diff_runs(FIXTURES / "run-small", b)
+    (line,) = diff.served
+    assert line.startswith("sleep: A served by uvicorn, 1 worker (before server shapes")
+    assert line.endswith("B by uvicorn, 2 workers, loop auto (uvloop)")
+    assert f"**Served differently:** {line}" in diff_pages.markdown(diff)
+    assert "Served differently" in diff_pages.html(diff)
+    a = FIXTURES / "run-small"
+    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0 and "served differently: sleep: A served by" in result.output
+    assert diff_runs(a, a).served == ()

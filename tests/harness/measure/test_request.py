@@ -85,3 +85,52 @@ def test_out_must_be_a_folder_we_can_write(tmp_path: Path) -> None:
         tmp_path / "new" / "deeper"
     )
     assert not (tmp_path / "new").exists(), "checking makes no folder"
+
+
+def test_a_list_of_workers_is_a_matrix_with_a_calibration_per_shape() -> None:
+    prepared = prepare(RunRequest("sleep", workers="1,2"))
+    names = [s.name for s in prepared.scenarios]
+    assert names == ["calibration-w1", "calibration-w2", "sleep-w1", "sleep-w2"]
+    assert [s.server.workers for s in prepared.scenarios] == [1, 2, 1, 2]
+    assert {s.base_name for s in prepared.scenarios} == {"calibration", "sleep"}
+
+
+def test_one_shape_keeps_the_scenario_name_and_one_calibration() -> None:
+    prepared = prepare(RunRequest("sleep", workers="2", loop="asyncio", http="h11"))
+    assert [s.name for s in prepared.scenarios] == ["calibration", "sleep"]
+    shape = prepared.scenarios[1].server
+    assert (shape.workers, shape.loop, shape.http) == (2, "asyncio", "h11")
+    assert prepared.scenarios[0].server == shape  # calibrated as it is measured
+
+
+def test_a_baseline_measured_with_the_shape_needs_no_calibration() -> None:
+    prepared = prepare(RunRequest("baseline", workers="1,2"))
+    assert [s.name for s in prepared.scenarios] == ["baseline-w1", "baseline-w2"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"workers": "0"}, "Invalid value for --workers: must be 1..64, got 0"),
+        ({"workers": "two"}, "Invalid value for --workers: expected whole numbers"),
+        ({"workers": "2,2"}, "Invalid value for --workers: a value is repeated"),
+        ({"loop": "trio"}, "Invalid value for --loop: 'trio' is not one of"),
+        ({"http": "h3"}, "Invalid value for --http: 'h3' is not one of"),
+        ({"server": "daphne"}, "Invalid value for --server: 'daphne' is not one of"),
+        (
+            {"workers": "2", "target": "http://127.0.0.1:9"},
+            "Invalid value for --workers: the server at --target is yours",
+        ),
+    ],
+)
+def test_a_bad_shape_option_is_one_line_naming_it(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(OptionError, match=message.replace("(", r"\(")):
+        prepare(RunRequest("sleep", **fields))  # type: ignore[arg-type]
+
+
+def test_a_server_that_is_not_installed_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("scenarios.shape.installed", lambda module: module != "uvicorn_worker")
+    with pytest.raises(OptionError, match="--server: gunicorn needs the package 'uvicorn-worker'"):
+        prepare(RunRequest("sleep", server="gunicorn"))
