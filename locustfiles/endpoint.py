@@ -8,6 +8,7 @@ mix, each request picks its endpoint by weight, so every user sends the mix's sh
 
 - ``RawEndpointUser`` (default): the lean keep-alive client of ``locustfiles/rawhttp.py``;
 - ``FastEndpointUser``: Locust's ``FastHttpUser`` (geventhttpclient), ~25 % more CPU per request;
+- ``WebSocketUser`` (and ``IdleWebSocketUser``): a WebSocket endpoint, ``locustfiles/sockets.py``;
 - ``OpenRateUser``: the open model, one user whose task is a schedule (``locustfiles/schedule.py``)
   sending ``rate`` requests/s, each on a greenlet of its own with a connection from a pool, up to
   ``max_in_flight`` at once, whatever the server answers.
@@ -30,11 +31,16 @@ from locust.env import Environment
 
 from locustfiles import (
     cluster,  # noqa: F401  (the distributed mode's listeners and messages)
+    rawhttp,
     recorder,  # registers the event listeners
     schedule,
 )
-from locustfiles.protocol import OFFERED_RATE, LoadSettings, RequestSpec
+from locustfiles.protocol import OFFERED_RATE, STALE_RETRIES, LoadSettings, RequestSpec
 from locustfiles.rawhttp import RawHTTPClient, encode, make_client
+from locustfiles.sockets import (  # noqa: F401  (Locust picks user classes from this module)
+    IdleWebSocketUser,
+    WebSocketUser,
+)
 
 _INDEX = itertools.count()  # the users' indexes, in the order they start
 
@@ -65,6 +71,7 @@ class RawEndpointUser(User):
 
     def on_stop(self) -> None:
         self.raw.close()
+        recorder.WINDOW.meta[STALE_RETRIES] = rawhttp.STALE_RETRIES[0]
 
     @task
     def hit(self) -> None:
@@ -130,6 +137,7 @@ class OpenRateUser(User):
     def on_stop(self) -> None:
         for client in self.free:
             client.close()
+        recorder.WINDOW.meta[STALE_RETRIES] = rawhttp.STALE_RETRIES[0]
 
     def _client(self) -> RawHTTPClient:
         if self.free:

@@ -51,11 +51,12 @@ class Response:
 class Reader:
     """Responses, one after another, from ``recv`` (returns b"" when the peer closed)."""
 
-    __slots__ = ("recv", "buffer")
+    __slots__ = ("recv", "buffer", "received")
 
     def __init__(self, recv: Callable[[], bytes], buffer: bytes = b"") -> None:
         self.recv = recv
         self.buffer = buffer
+        self.received = 0  # bytes read from the connection so far (a stale one reads none)
 
     def read_response(self) -> Response:
         head = self._read_until(b"\r\n\r\n", MAX_HEAD_BYTES, "response head")
@@ -76,6 +77,7 @@ class Reader:
         chunk = self.recv()
         if not chunk:
             raise ProtocolError("connection closed by the server")
+        self.received += len(chunk)
         self.buffer += chunk
 
     def _read_until(self, marker: bytes, limit: int, what: str) -> bytes:

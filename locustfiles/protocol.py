@@ -88,6 +88,13 @@ SCHEDULED = "scheduled"
 LATE = "late"
 DROPPED = "dropped"
 MAX_IN_FLIGHT_SEEN = "max_in_flight_seen"
+# requests sent once more on a new connection because the kept-alive one had been closed by the
+# server while idle (locustfiles/rawhttp.py); absent in older files
+STALE_RETRIES = "stale_connection_retries"
+# WebSocket: the idle connections open at most (and those that could not connect) beside the
+# measured ones
+IDLE_CONNECTIONS = "idle_connections"
+IDLE_FAILED = "idle_failed"
 LATE_S = 0.010
 # the distributed mode: each worker's CPU share over the window (by worker index; the top-level
 # ``loadgen_cpu_share`` is then the worst worker's), each worker's own record (``WORKERS``: cpu
@@ -110,6 +117,15 @@ class RequestSpec:
     body: str = ""  # JSON text, sent with ``Content-Type: application/json``
     expect_status: tuple[int, ...] = ()  # () = any 2xx; anything else is an error
     weight: float = 1.0
+    # "websocket": a connection per user, ``message`` sent and answered again and again, with
+    # ``idle`` more connections held open and silent beside it (locustfiles/sockets.py)
+    protocol: str = "http"
+    message: str = ""
+    idle: int = 0
+
+    @property
+    def websocket(self) -> bool:
+        return self.protocol == "websocket"
 
     def expects(self, status: int) -> bool:
         return status in self.expect_status if self.expect_status else 200 <= status < 300
@@ -124,6 +140,9 @@ class RequestSpec:
             body=str(doc.get("body", "")),
             expect_status=tuple(int(x) for x in doc.get("expect_status", ())),
             weight=float(doc.get("weight", 1.0)),
+            protocol=str(doc.get("protocol", "http")),
+            message=str(doc.get("message", "")),
+            idle=int(doc.get("idle", 0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +154,11 @@ class RequestSpec:
             "body": self.body,
             "expect_status": list(self.expect_status),
             "weight": self.weight,
+            **(
+                {"protocol": self.protocol, "message": self.message, "idle": self.idle}
+                if self.websocket
+                else {}
+            ),
         }
 
 

@@ -75,10 +75,7 @@ class RawHTTPClient:
         exception: BaseException | None = None
         try:
             with gevent.Timeout(self.timeout_s, TimeoutError(f"timed out after {self.timeout_s}s")):
-                sock, reader = (self.sock, self.reader) if self.reader else self._connect()
-                assert sock is not None
-                sock.sendall(request)
-                response = reader.read_response()
+                response = self._exchange(spec, request)
             if not spec.expects(response.status_code):
                 exception = HTTPStatusError(f"HTTP {response.status_code}")
             if not response.keep_alive:
@@ -98,6 +95,34 @@ class RawHTTPClient:
             start_time=start_time,
             url=spec.path,
         )
+
+    def _exchange(self, spec: RequestSpec, request: bytes) -> Response:
+        """Send and read one response. A kept-alive connection the server closed while it sat
+        idle (its keep-alive timeout: 5 s in uvicorn) fails before a byte of the answer comes
+        back; like every HTTP client's pool, an idempotent request is then sent once more on a
+        new connection (counted in ``STALE_RETRIES``). Any other failure is the request's."""
+        reused = self.reader is not None
+        try:
+            return self._once(request)
+        except (OSError, ProtocolError):
+            reader = self.reader
+            stale = reused and (reader is None or reader.received == 0)
+            self.close()
+            if not stale or spec.method not in IDEMPOTENT:
+                raise
+        STALE_RETRIES[0] += 1
+        return self._once(request)
+
+    def _once(self, request: bytes) -> Response:
+        sock, reader = (self.sock, self.reader) if self.reader else self._connect()
+        assert sock is not None and reader is not None
+        reader.received = 0
+        sock.sendall(request)
+        return reader.read_response()
+
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+STALE_RETRIES = [0]  # requests sent again after a stale kept-alive connection (per process)
 
 
 def make_client(

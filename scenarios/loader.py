@@ -66,6 +66,9 @@ _ENDPOINT_KEYS = {
     "expect_status",
     "expect_body",
     "solo",
+    "protocol",
+    "message",
+    "idle",
 }
 _MIX_KEYS = {"label", "endpoints", "note"}
 _MODEL_KEYS = {"concurrency", "service_ms", "calls", "limits", "max_rps"}
@@ -227,6 +230,9 @@ def _endpoint(raw: object, index: int) -> Endpoint:
         expect_status=_statuses(raw.get("expect_status", []), where),
         expect_body=str(raw.get("expect_body", "")),
         solo=bool(_require(raw, "solo", bool, where)) if "solo" in raw else True,
+        protocol=str(raw.get("protocol", "http")),
+        message=_require(raw, "message", str, where) if "message" in raw else "",
+        idle=_require(raw, "idle", int, where) if "idle" in raw else 0,
     )
 
 

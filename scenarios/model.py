@@ -195,7 +195,18 @@ class Scenario:
             raise ScenarioError(f"max_in_flight: must be 1..{MAX_USERS}, got {self.max_in_flight}")
 
     def _check_mixes(self, labels: list[str]) -> None:
+        sockets = {e.label for e in self.endpoints if e.protocol == WEBSOCKET}
+        if sockets and self.rates:
+            raise ScenarioError(
+                "rates: the open model sends HTTP requests; a WebSocket endpoint "
+                f"({sorted(sockets)[0]!r}) is measured by users (connections)"
+            )
         for mix in self.mixes:
+            if sockets & {name for name, _ in mix.parts}:
+                raise ScenarioError(
+                    f"mix {mix.label!r}: a WebSocket endpoint is measured on its own "
+                    "(a user holds one connection to one path)"
+                )
             missing = [name for name, _ in mix.parts if name not in labels]
             if missing:
                 raise ScenarioError(f"mix {mix.label!r}: unknown endpoint(s) {missing}")
@@ -319,6 +330,7 @@ class Scenario:
                     "note": e.note,
                     "expect_status": list(e.expect_status),
                     "solo": e.solo,
+                    **({"protocol": e.protocol, "idle": e.idle} if e.protocol != "http" else {}),
                 }
                 for e in self.rendered_endpoints()
             ],

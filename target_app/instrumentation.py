@@ -74,6 +74,7 @@ class Signals:
 
     inflight: int = 0
     requests_total: int = 0
+    websockets: int = 0  # WebSocket connections open (a gauge once one has been seen)
     gauges: dict[str, Gauge] = field(default_factory=dict)
     lag_ms: Window = field(default_factory=Window)
     inflight_window: Window = field(default_factory=Window)
@@ -170,6 +171,9 @@ class Instrumented:
             return
         if self._ticker is None:
             self._start()
+        if scope["type"] == "websocket":
+            await self._messages(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -202,6 +206,39 @@ class Instrumented:
         finally:
             signals.inflight -= 1
             signals.requests_total += 1
+            signals.running.pop(task, None)
+
+    async def _messages(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket connection: each message received and answered counts as a request (in
+        flight from its arrival to the next message sent), so the client's message count and the
+        app's agree; the open connections are the ``websocket_connections`` gauge."""
+        signals = self.signals
+        task = asyncio.current_task()
+        signals.running[task] = scope
+        signals.websockets += 1
+        pending = 0
+
+        async def counted_receive() -> Message:
+            nonlocal pending
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                pending += 1
+                signals.inflight += 1
+            return message
+
+        async def counted_send(message: Message) -> None:
+            nonlocal pending
+            await send(message)
+            if message["type"] == "websocket.send" and pending:
+                pending -= 1
+                signals.inflight -= 1
+                signals.requests_total += 1
+
+        try:
+            await self.app(scope, counted_receive, counted_send)
+        finally:
+            signals.inflight -= pending
+            signals.websockets -= 1
             signals.running.pop(task, None)
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
@@ -296,6 +333,7 @@ async def sample_loop_lag(signals: Signals, interval_s: float) -> None:
     limiter = anyio.to_thread.current_default_thread_limiter()
     signals.register_gauge("threadpool_borrowed", lambda: float(limiter.borrowed_tokens))
     signals.register_gauge("threadpool_total", lambda: float(limiter.total_tokens))
+    signals.register_gauge("websocket_connections", lambda: float(signals.websockets))
     loop = asyncio.get_running_loop()
     while True:
         before = loop.time()

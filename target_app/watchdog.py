@@ -129,7 +129,8 @@ def route_of(scope: dict[str, Any] | None) -> str:
         return NO_REQUEST
     route = scope.get("route")
     path = getattr(route, "path", None) or scope.get("path", "?")
-    return f"{scope.get('method', '')} {path}".strip()
+    method = scope.get("method") or ("WS" if scope.get("type") == "websocket" else "")
+    return f"{method} {path}".strip()
 
 
 class Watchdog:

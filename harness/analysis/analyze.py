@@ -25,6 +25,7 @@ from harness.analysis import (
     explain,
     gate,
     headlines,
+    idle,
     mixes,
     run_warnings,
     shapes,
@@ -58,6 +59,7 @@ class Analysis:
     disturbed: list[disturbance.Disturbance] = field(default_factory=list)  # not clean numbers
     shapes: list[shapes.ShapeComparison] = field(default_factory=list)  # server shapes compared
     balance: list[str] = field(default_factory=list)  # several workers: each one's share
+    idle: list[str] = field(default_factory=list)  # what idle WebSocket connections cost
 
     @property
     def saturated(self) -> bool:
@@ -135,6 +137,7 @@ def interpret(found: Analysis) -> Analysis:
         found.mixes = mixes.mixes(run, closed)
         found.shapes = shapes.comparisons(run, closed, bins)
         found.balance = shapes.balance(found.run_dir, run)
+        found.idle = idle.sentences(found.run_dir, run, closed)
     kept = [m for m in run.measurements if m.status != "superseded"]  # not a retried attempt
     found.blocking = blocking.blocking_by_measurement(found.run_dir, kept)
     found.claims = claims.check(run, closed, bins)

@@ -162,6 +162,25 @@ def sleep_blocks_everything(f: Facts) -> Verdict:
     return Verdict(claim, "true" if row["rps"] <= 1.5 * ceiling else "false", evidence)
 
 
+def websocket_sleep_blocks(f: Facts) -> Verdict:
+    claim = "`time.sleep` in an `async def` WebSocket handler stalls every connection"
+    rows = f.rows("/ws/pitfall/echo")
+    if rows.empty:
+        return f.missing(claim, "/ws/pitfall/echo")
+    row = rows.sort_values("users").iloc[-1]
+    ms = f.parameter(row["scenario"], "ms", 10)
+    ceiling = 1000.0 / ms
+    evidence = (
+        f"{row['rps']:,.1f} messages/s over {row['users']} connections ≈ one message at a time "
+        f"(1 / {ms / 1000:g} s = {ceiling:,.0f}/s); p50 round trip {row['p50_ms']:,.0f} ms"
+    )
+    pair = f.pair("/ws/echo", "/ws/pitfall/echo")
+    if pair is not None:
+        fine, _ = pair
+        evidence += f"; the same wait awaited: {fine['rps']:,.0f} messages/s at {fine['users']}"
+    return Verdict(claim, "true" if row["rps"] <= 1.5 * ceiling else "false", evidence)
+
+
 def gather_speedup(f: Facts) -> Verdict:
     claim = "`asyncio.gather` of 3 calls is 2-3× faster than sequential calls"
     pair = f.pair("/sync/fanout", "/async/fanout/gather", top=False)
@@ -286,6 +305,7 @@ CLAIMS: tuple[Callable[[Facts], Verdict], ...] = (
     def_blocks_server,
     def_faster_without_await,
     sleep_blocks_everything,
+    websocket_sleep_blocks,
     gather_speedup,
     async_db_throughput,
     httpx_is_right,

@@ -167,6 +167,7 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         loop_lag_mean_ms=("loop_lag_mean_ms", "median"),
         threadpool_busy_max=("threadpool_busy_max", "max"),
         app_cpu_share=("app_cpu_share", "median"),
+        app_rss_mb=("app_rss_mb", "median"),
         mix=("mix", "first"),
         part=("part", "first"),
         late=("late", "sum"),

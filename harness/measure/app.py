@@ -205,7 +205,37 @@ def check_endpoints(app: App, endpoints: Sequence[Endpoint], timeout_s: float) -
     slower than the timeout is left to the measurement, which counts its timeouts."""
     with httpx.Client(timeout=timeout_s) as client:
         for endpoint in endpoints:
-            _check_endpoint(client, app.url, endpoint)
+            if endpoint.protocol == WEBSOCKET:
+                _check_websocket(app.url, endpoint, timeout_s)
+            else:
+                _check_endpoint(client, app.url, endpoint)
+
+
+def _check_websocket(url: str, endpoint: Endpoint, timeout_s: float) -> None:
+    """Connect, send the endpoint's message once and wait for an answer, as each user will: a
+    refused upgrade (a wrong path, an HTTP route) or no answer stops the run before any load."""
+    what = f"endpoint {endpoint.label!r} (WebSocket {endpoint.path})"
+    ws_url = url.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + endpoint.path
+    try:
+        with ws_connect(
+            ws_url,
+            open_timeout=timeout_s,
+            close_timeout=1.0,
+            additional_headers=dict(endpoint.headers),
+        ) as ws:
+            ws.send(endpoint.message or "hello")
+            ws.recv(timeout=timeout_s)
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        raise BenchError(
+            f"{what} refused the WebSocket upgrade with HTTP {status}: is it a WebSocket route, "
+            "and its query valid?"
+        ) from None
+    except TimeoutError:
+        return  # slower than the timeout: left to the measurement, which counts it
+    except (OSError, WebSocketException) as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise BenchError(f"{what} did not answer a message before the load: {reason}") from None
 
 
 def _check_endpoint(client: httpx.Client, url: str, endpoint: Endpoint, attempts: int = 3) -> None:

@@ -58,8 +58,21 @@ class Job:
 
     @property
     def locust_users(self) -> int:
-        """Locust's users: the closed model's N, or the open model's one scheduler."""
-        return 1 if self.rate > 0 else self.users
+        """Locust's users: the closed model's N (plus a WebSocket endpoint's idle connections),
+        or the open model's one scheduler."""
+        if self.rate > 0:
+            return 1
+        return self.users + (self.requests[0].idle if self.requests[0].websocket else 0)
+
+    @property
+    def user_classes(self) -> list[str]:
+        """Locust's user classes for this job (``locustfiles/endpoint.py`` and ``sockets.py``)."""
+        if self.rate > 0:
+            return [OPEN_USER]
+        first = self.requests[0]
+        if first.websocket:  # idle connections first: Locust spawns fixed_count users first
+            return [*(["IdleWebSocketUser"] if first.idle else []), "WebSocketUser"]
+        return [CLIENTS[self.client]]
 
     @property
     def window_s(self) -> float:
@@ -106,7 +119,7 @@ def argv(job: Job, host: str) -> list[str]:
         "locust",
         "-f",
         str(LOCUSTFILE),
-        OPEN_USER if job.rate > 0 else CLIENTS[job.client],
+        *job.user_classes,
         "--headless",
         "-u",
         str(job.locust_users),

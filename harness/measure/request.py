@@ -126,6 +126,12 @@ def prepare(request: RunRequest) -> Prepared:
     scenarios = _shaped(scenarios, request, options.source)
     if options.cluster.distributed and any(s.rates for s in scenarios):
         raise OptionError("--rate", "the open model runs in one Locust process (no --loadgen-*)")
+    idle = [e.label for s in scenarios for e in s.endpoints if e.idle]
+    if options.cluster.distributed and idle:
+        raise OptionError(
+            "--loadgen-processes",
+            f"{idle[0]!r} holds idle WebSocket connections: one Locust process opens them",
+        )
     check_reach(options.cluster, request.target)
     bundled = all(options.source.over(s).kind == "bundled" for s in scenarios)
     if not bundled and request.threadpool_tokens is not None:

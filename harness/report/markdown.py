@@ -62,11 +62,7 @@ def markdown(analysis: Analysis) -> str:
         lines += [
             f"- {c['scenario']} @ {c['users']} users: {c['verdict']}" for c in analysis.comparisons
         ]
-    if analysis.shapes:
-        lines += ["", "**Server shapes** (each against the matrix's first; throughput):", ""]
-        lines += [f"- {line}" for line in shapes.lines(analysis.shapes)]
-    if analysis.balance:
-        lines += ["", "**Requests per worker:**", ""] + [f"- {x}" for x in analysis.balance]
+    lines += _servers(analysis)
     lines += _mixes(analysis)
     lines += _blocking(analysis)
     if analysis.findings:
@@ -75,6 +71,23 @@ def markdown(analysis: Analysis) -> str:
     if analysis.warnings:
         lines += ["", "**Warnings:**", ""] + [f"- {w}" for w in analysis.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _servers(analysis: Analysis) -> list[str]:
+    """Server shapes side by side, the requests per worker, and what idle WebSocket
+    connections cost (each section only when the run has it)."""
+    lines = []
+    for title, found in (
+        (
+            "**Server shapes** (each against the matrix's first; throughput):",
+            shapes.lines(analysis.shapes),
+        ),
+        ("**Idle WebSocket connections:**", analysis.idle),
+        ("**Requests per worker:**", analysis.balance),
+    ):
+        if found:
+            lines += ["", title, ""] + [f"- {x}" for x in found]
+    return lines
 
 
 def _open_model(analysis: Analysis) -> list[str]:

@@ -111,6 +111,7 @@ def _page(analysis: Analysis, charts: Mapping[str, list[str]]) -> str:
             mixes=analysis.mixes,
             shapes=shapes.lines(analysis.shapes),
             balance=analysis.balance,
+            idle=analysis.idle,
             checks=analysis.checks,
             disturbed=disturbance.lines(analysis.disturbed, analysis.run.measurements),
             disturbed_mark=disturbance.MARK,

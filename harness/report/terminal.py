@@ -130,8 +130,16 @@ def open_table(analysis: Analysis) -> Table | None:
 
 
 def shapes_note(analysis: Analysis) -> str:
-    """Printed under the results table for a matrix: each server shape against the first."""
+    """Printed under the results table for a matrix: each server shape against the first; and
+    what idle WebSocket connections cost."""
     found = shapes.lines(analysis.shapes)
+    if analysis.idle:
+        idle = ["idle WebSocket connections:"] + [f"  {x}" for x in analysis.idle]
+        return "\n".join(idle + ([""] if found else [])) + _shapes(found)
+    return _shapes(found)
+
+
+def _shapes(found: list[str]) -> str:
     if not found:
         return ""
     return "\n".join(

@@ -20,6 +20,7 @@ from target_app.routes import (
     stream,
     threads,
     timeouts,
+    websocket,
 )
 
 # cpu early: its lifespan forks the process-pool workers, before other families start threads.
@@ -35,4 +36,5 @@ FAMILIES: list[ModuleType] = [
     mistakes,
     threads,
     stream,
+    websocket,
 ]

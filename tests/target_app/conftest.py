@@ -26,29 +26,36 @@ from target_app.upstream import UpstreamSettings, create_upstream
 @contextlib.contextmanager
 def serve_upstream(settings: UpstreamSettings) -> Iterator[str]:
     """Serve the upstream on a free 127.0.0.1 port in a thread; yield its base URL."""
+    with serve(create_upstream(settings)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(app: Any, ws: str = "none") -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_upstream(settings),
+        app,
         log_level="warning",
         access_log=False,
         lifespan="on",
-        ws="none",
+        ws=ws,  # type: ignore[arg-type]
         loop="asyncio",
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="upstream", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name="served-app", daemon=True
     )
     thread.start()
     try:
         deadline = time.monotonic() + 10
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the upstream server did not start")
+                raise RuntimeError("the served app did not start")
             time.sleep(0.01)
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -147,3 +147,17 @@ def test_httpx_names_the_fix_that_closes_the_gap_with_its_versions() -> None:
 def test_without_the_fixes_the_claim_is_judged_as_before() -> None:
     verdict = httpx_is_right(facts(HTTP, users=50))
     assert verdict.verdict == "false" and "the fixes" not in verdict.evidence
+
+
+def test_a_blocking_websocket_handler_serializes_every_connection() -> None:
+    from harness.analysis.claims import websocket_sleep_blocks
+
+    rows = [
+        ("pitfall echo", "/ws/pitfall/echo?ms=10", 97.0, 200.0),
+        ("async echo", "/ws/echo?ms=10", 9_500.0, 12.0),
+    ]
+    verdict = websocket_sleep_blocks(facts(rows, users=100))
+    assert verdict.verdict == "true"
+    assert verdict.evidence.startswith("97.0 messages/s over 100 connections ≈ one message")
+    assert "the same wait awaited: 9,500 messages/s at 100" in verdict.evidence
+    assert websocket_sleep_blocks(facts([], users=100)).verdict == "not measured"

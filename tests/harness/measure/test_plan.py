@@ -89,3 +89,18 @@ def test_the_open_model_plans_rates_at_the_in_flight_cap(sleep: Scenario) -> Non
     env = loadgen.settings(job, loadgen.Files.of(Path("/tmp/run"), job.id)).to_env()
     back = LoadSettings.from_env(env)
     assert (back.rate, back.arrivals, back.max_in_flight) == (400.0, "poisson", 300)
+
+
+def test_a_websocket_endpoint_runs_its_users_and_its_idle_connections_first(
+    tmp_path: Path,
+) -> None:
+    _, (idle,) = resolve("websocket-idle")
+    steps = list(plan(idle.with_overrides(users=(10,))))
+    none, thousand = steps[0].job(RunOptions()), steps[1].job(RunOptions())
+    assert none.user_classes == ["WebSocketUser"] and none.locust_users == 10
+    assert thousand.user_classes == ["IdleWebSocketUser", "WebSocketUser"]
+    argv = loadgen.argv(thousand, "http://127.0.0.1:9999")
+    assert argv[argv.index("-u") + 1] == argv[argv.index("-r") + 1] == "1010"
+    settings = loadgen.settings(thousand, loadgen.Files.of(tmp_path, thousand.id))
+    (spec,) = LoadSettings.from_env(settings.to_env()).requests
+    assert (spec.protocol, spec.idle, spec.message) == ("websocket", 1000, "hello")

@@ -134,3 +134,9 @@ def test_a_server_that_is_not_installed_is_refused_before_anything_starts(
     monkeypatch.setattr("scenarios.shape.installed", lambda module: module != "uvicorn_worker")
     with pytest.raises(OptionError, match="--server: gunicorn needs the package 'uvicorn-worker'"):
         prepare(RunRequest("sleep", server="gunicorn"))
+
+
+def test_idle_websocket_connections_are_held_by_one_load_generator_process() -> None:
+    with pytest.raises(OptionError, match="'echo, 1000 idle' holds idle WebSocket connections"):
+        prepare(RunRequest("websocket-idle", loadgen_processes=2))
+    prepare(RunRequest("websocket", loadgen_processes=2))  # active connections split fine

@@ -73,7 +73,7 @@ def test_build_writes_a_valid_summary_beside_summary_md(
         "pitfall sleep",
         "fixed sleep",
     ]
-    assert len(doc["claims"]) == 6 and doc["claims"][2]["verdict"] == "true"
+    assert len(doc["claims"]) == 7 and doc["claims"][2]["verdict"] == "true"
     assert not (FIXTURE / "summary.json").exists()
 
 

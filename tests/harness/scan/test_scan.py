@@ -232,5 +232,10 @@ def test_the_bundled_apps_pitfalls_are_suspects_and_its_fixes_are_not(tmp_path: 
     assert "/fixed/sleep" in result.stdout and "/pitfall/missing-await" in result.stdout
     spec = AppSpec("target_app.main:app_from_env", factory=True)
     routes = {s.route for s in scan(spec, {}, out).suspects}
-    assert routes == {"GET /pitfall/sleep", "GET /pitfall/http", "GET /pitfall/db"}
+    assert routes == {
+        "GET /pitfall/sleep",
+        "GET /pitfall/http",
+        "GET /pitfall/db",
+        "WS /ws/pitfall/echo",  # time.sleep inside a WebSocket handler blocks the loop too
+    }
     assert tomllib.loads(out.read_text())["factory"] is True
