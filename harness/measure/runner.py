@@ -270,17 +270,38 @@ def _run_all(ctx: _Context, scenarios: list[Scenario]) -> None:
     steps = [step for s in scenarios for step in plan(s)]
     ctx.progress.start(len(steps), estimate_s(scenarios))
     index = 0
-    for scenario in scenarios:
+    for scenario, repeat in passes(scenarios):
         with Workers(scenario.server) as workers, Children() as children:
             app, record = _start_scenario(ctx, scenario, children, workers)
             assert ctx.result is not None
             ctx.record(_replace_scenario(ctx.result, record))
             for step in plan(scenario):
+                if repeat is not None and step.repeat != repeat:
+                    continue
                 index += 1
                 seconds = scenario.warmup_s + scenario.duration_s
                 ctx.progress.measurement(index, step.title, seconds)
                 measurement = _measure_until_clean(ctx, step, app, children, index)
                 ctx.record(ctx.result.with_measurement(measurement))
+
+
+def passes(scenarios: list[Scenario]) -> Iterator[tuple[Scenario, int | None]]:
+    """Each app's life: a scenario with all its repeats (None); but the shapes of one matrix
+    (``sleep-w1``, ``sleep-w2``: the same base) measured more than once take turns, one repeat
+    each, so that the machine's drift hits every shape alike (each turn starts its app)."""
+    done: set[str] = set()
+    for scenario in scenarios:
+        if scenario.name in done:
+            continue
+        group = [s for s in scenarios if scenario.base and s.base == scenario.base]
+        if len(group) < 2 or scenario.repeat < 2:
+            done.add(scenario.name)
+            yield scenario, None
+            continue
+        done.update(s.name for s in group)
+        for repeat in range(scenario.repeat):
+            for sibling in group:
+                yield sibling, repeat
 
 
 def _replace_scenario(result: Run, record: dict[str, Any]) -> Run:

@@ -104,3 +104,22 @@ def test_a_websocket_endpoint_runs_its_users_and_its_idle_connections_first(
     settings = loadgen.settings(thousand, loadgen.Files.of(tmp_path, thousand.id))
     (spec,) = LoadSettings.from_env(settings.to_env()).requests
     assert (spec.protocol, spec.idle, spec.message) == ("websocket", 1000, "hello")
+
+
+def test_the_shapes_of_a_matrix_take_turns_one_repeat_each(sleep: Scenario) -> None:
+    from harness.measure.runner import passes
+    from scenarios.shape import Matrix
+
+    matrix = replace(sleep, matrix=Matrix.single().over({"workers": (1, 2)}))
+    w1, w2 = matrix.expanded()
+    _, (baseline,) = resolve("baseline")
+    order = [(s.name, r) for s, r in passes([baseline, w1, w2])]
+    assert order == [
+        ("baseline", None),
+        ("sleep-w1", 0),
+        ("sleep-w2", 0),
+        ("sleep-w1", 1),
+        ("sleep-w2", 1),
+    ]
+    once = [(s.name, r) for s, r in passes([replace(w1, repeat=1), replace(w2, repeat=1)])]
+    assert once == [("sleep-w1", None), ("sleep-w2", None)]
