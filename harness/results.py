@@ -318,6 +318,9 @@ class ServerSample:
     # pid → (when that worker answered, its requests_total): each worker answers when its own
     # loop gets to it, so a blocked one's figures are older than the snapshot's ``t``
     worker_requests: Mapping[int, tuple[float, int]] = field(default_factory=dict)
+    # the tokens in use on average over the poll interval, and the pool's size (NaN: unknown)
+    threadpool_busy_mean: float = math.nan
+    threadpool_total: float = math.nan
 
     @classmethod
     def from_snapshot(cls, snap: dict[str, Any]) -> ServerSample:
@@ -333,6 +336,8 @@ class ServerSample:
             loop_lag_max_ms=float(lag.get("max", math.nan)),
             loop_lag_mean_ms=float(lag.get("mean", math.nan)),
             threadpool_busy_max=math.nan if busy is None else float(busy),
+            threadpool_busy_mean=_gauge(gauges, "threadpool_borrowed", "mean"),
+            threadpool_total=_gauge(gauges, "threadpool_total", "now"),
             poll_ms=float(snap.get("poll_ms", math.nan)),
             blocked=blocked_totals(snap.get("blocked")),
             workers=len(snap.get("workers") or ()) or 1,
@@ -341,6 +346,11 @@ class ServerSample:
                 for w in snap.get("workers") or ()
             },
         )
+
+
+def _gauge(gauges: Mapping[str, Any], name: str, key: str) -> float:
+    value = gauges.get(name, {}).get(key)
+    return math.nan if value is None else float(value)
 
 
 def blocked_totals(doc: Any) -> dict[str, Any] | None:

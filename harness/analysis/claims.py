@@ -78,6 +78,16 @@ class Facts:
         xb = self.bins.get((b["scenario"], b["endpoint"], int(b["users"])), np.array([]))
         return stats.compare_bins(a["endpoint"], xa, b["endpoint"], xb)
 
+    def top(self, route: str, default_ms: float) -> tuple[Any, float, float] | None:
+        """The route's row at its highest users level, the wait ``ms`` of its scenario and the
+        rate one-at-a-time would allow (1000 / ms); None when it was not measured."""
+        rows = self.rows(route)
+        if rows.empty:
+            return None
+        row = rows.sort_values("users").iloc[-1]
+        ms = self.parameter(row["scenario"], "ms", default_ms)
+        return row, ms, 1000.0 / ms
+
     def versions(self, scenario: str) -> dict[str, str]:
         """The HTTP clients' versions the app reported (``extra.http.versions``)."""
         for record in self.run.scenarios:
@@ -114,12 +124,10 @@ def _ratio_claim(
 
 def def_blocks_server(f: Facts) -> Verdict:
     claim = "`def` endpoints block the server"
-    rows = f.rows("/sync/sleep")
-    if rows.empty:
+    found = f.top("/sync/sleep", 100)
+    if found is None:
         return f.missing(claim, "/sync/sleep")
-    row = rows.sort_values("users").iloc[-1]
-    ms = f.parameter(row["scenario"], "ms", 100)
-    one_at_a_time = 1000.0 / ms
+    row, ms, one_at_a_time = found
     evidence = (
         f"`def` sleep served {row['rps']:,.0f} RPS at {row['users']} users, "
         f"{row['rps'] / one_at_a_time:.0f}× what one-at-a-time would allow "
@@ -147,12 +155,10 @@ def def_faster_without_await(f: Facts) -> Verdict:
 
 def sleep_blocks_everything(f: Facts) -> Verdict:
     claim = "`time.sleep` in `async def` blocks every request"
-    rows = f.rows("/pitfall/sleep")
-    if rows.empty:
+    found = f.top("/pitfall/sleep", 100)
+    if found is None:
         return f.missing(claim, "/pitfall/sleep")
-    row = rows.sort_values("users").iloc[-1]
-    ms = f.parameter(row["scenario"], "ms", 100)
-    ceiling = 1000.0 / ms
+    row, ms, ceiling = found
     lag = row.get("loop_lag_max_ms", float("nan"))
     evidence = (
         f"{row['rps']:,.1f} RPS at {row['users']} users ≈ one request at a time "
@@ -164,12 +170,10 @@ def sleep_blocks_everything(f: Facts) -> Verdict:
 
 def websocket_sleep_blocks(f: Facts) -> Verdict:
     claim = "`time.sleep` in an `async def` WebSocket handler stalls every connection"
-    rows = f.rows("/ws/pitfall/echo")
-    if rows.empty:
+    found = f.top("/ws/pitfall/echo", 10)
+    if found is None:
         return f.missing(claim, "/ws/pitfall/echo")
-    row = rows.sort_values("users").iloc[-1]
-    ms = f.parameter(row["scenario"], "ms", 10)
-    ceiling = 1000.0 / ms
+    row, ms, ceiling = found
     evidence = (
         f"{row['rps']:,.1f} messages/s over {row['users']} connections ≈ one message at a time "
         f"(1 / {ms / 1000:g} s = {ceiling:,.0f}/s); p50 round trip {row['p50_ms']:,.0f} ms"

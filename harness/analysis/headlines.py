@@ -50,5 +50,23 @@ def sentences(table: pd.DataFrame, scenario: str) -> list[str]:
     out = []
     for label in dict.fromkeys(rows["endpoint"]):
         mine = rows[rows["endpoint"] == label].sort_values("users")
-        out.append(f"{mine.iloc[-1]['sentence']} (at {int(mine.iloc[-1]['users'])} users)")
+        top = mine.iloc[-1]
+        out.append(f"{top['sentence']} (at {int(top['users'])} users)")
+        out += _pool_full(label, top)
     return out
+
+
+POOL_FULL_SHARE = 0.25  # of the window: a pool full for less is not worth a sentence
+
+
+def _pool_full(label: str, row: pd.Series) -> list[str]:
+    """How long the thread pool stayed exhausted, when it was for a quarter of the window or
+    more (every other ``def`` route and ``run_in_threadpool`` call of the app queued)."""
+    full, window = float(row.get("pool_full_s", math.nan)), float(row.get("duration_s", 0.0))
+    if math.isnan(full) or window <= 0 or full < POOL_FULL_SHARE * window:
+        return []
+    return [
+        f"{label}: the thread pool had every token in use for {full:,.1f} s of the "
+        f"{window:.1f} s window (at {int(row['users'])} users): every `def` route and "
+        "`run_in_threadpool` call of the app queued meanwhile"
+    ]

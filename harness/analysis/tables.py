@@ -99,6 +99,24 @@ def _tails(found: WindowStats, users: int) -> dict[str, Any]:
     }
 
 
+def pool_full_s(series: list[ServerSample], start: float, end: float) -> float:
+    """How long in [start, end] the thread pool had every token in use: the poll intervals in
+    which the tokens in use averaged within one token of the pool's size, per worker (a token
+    is free for a moment while the loop hands it to the next queued call; NaN:
+    no gauge)."""
+    points = sorted(series, key=lambda s: s.t)
+    full = 0.0
+    seen = False
+    for a, b in zip(points, points[1:], strict=False):
+        if math.isnan(b.threadpool_busy_mean) or math.isnan(b.threadpool_total):
+            continue
+        seen = True
+        overlap = min(b.t, end) - max(a.t, start)
+        if overlap > 0 and b.threadpool_busy_mean >= b.threadpool_total - b.workers:
+            full += overlap
+    return full if seen else math.nan
+
+
 def _server_signals(series: list[ServerSample], m: Measurement) -> dict[str, Any]:
     inside = [s for s in series if m.window_start <= s.t <= m.window_end + 0.5]
     out: dict[str, Any] = {
@@ -107,9 +125,11 @@ def _server_signals(series: list[ServerSample], m: Measurement) -> dict[str, Any
         "threadpool_busy_max": np.nan,
         "app_cpu_share": np.nan,
         "app_rss_mb": np.nan,
+        "pool_full_s": np.nan,
     }
     if not inside:
         return out
+    out["pool_full_s"] = pool_full_s(series, m.window_start, m.window_end)
     out["loop_lag_max_ms"] = max(s.loop_lag_max_ms for s in inside)
     out["loop_lag_mean_ms"] = float(np.mean([s.loop_lag_mean_ms for s in inside]))
     busy = [s.threadpool_busy_max for s in inside if not math.isnan(s.threadpool_busy_max)]
@@ -168,6 +188,8 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         threadpool_busy_max=("threadpool_busy_max", "max"),
         app_cpu_share=("app_cpu_share", "median"),
         app_rss_mb=("app_rss_mb", "median"),
+        pool_full_s=("pool_full_s", "median"),
+        duration_s=("duration_s", "median"),
         mix=("mix", "first"),
         part=("part", "first"),
         late=("late", "sum"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -30,3 +31,19 @@ def gone(processes: list[psutil.Process]) -> list[psutil.Process]:
             if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
                 alive.append(proc)
     return alive
+
+
+def assert_all_gone(processes: list[psutil.Process], timeout_s: float = 30.0) -> None:
+    """Every one of ``processes`` exits within ``timeout_s`` (after a harness was killed)."""
+    deadline = time.monotonic() + timeout_s
+    while gone(processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = gone(processes)
+    assert left == [], f"outlived the killed harness: {[_cmdline(p) for p in left]}"
+
+
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())[:300]
+    except psutil.Error as exc:
+        return repr(exc)

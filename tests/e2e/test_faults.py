@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from harness.measure import orphans
-from tests.e2e.helpers import BENCH, E2E, descendants, gone
+from tests.e2e.helpers import BENCH, E2E, assert_all_gone, descendants, gone
 
 SECRET = "hunter2"
 
@@ -181,11 +181,7 @@ def test_a_killed_harness_leaves_no_child_and_its_run_says_so(tmp_path: Path) ->
     finally:
         if bench.poll() is None:
             bench.kill()
-    deadline = time.monotonic() + 30
-    while gone(children) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = gone(children)
-    assert left == [], f"children outlived the killed harness: {[_cmdline(p) for p in left]}"
+    assert_all_gone(children)
     report = subprocess.run(
         [*BENCH, "report", str(_run_dir(tmp_path))], capture_output=True, text=True, timeout=120
     )

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from harness import affinity
-from tests.e2e.helpers import BENCH, E2E, descendants, gone
+from tests.e2e.helpers import BENCH, E2E, assert_all_gone, descendants, gone
 
 pytestmark = E2E
 
@@ -140,8 +140,4 @@ def test_a_killed_harness_without_the_kernel_signal_leaves_no_child(tmp_path: Pa
     finally:
         if bench.poll() is None:
             bench.kill()
-    deadline = time.monotonic() + 30
-    while gone(children) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = gone(children)
-    assert left == [], f"children outlived the killed harness: {[_cmdline(p) for p in left]}"
+    assert_all_gone(children)

@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from harness import results
+from harness.analysis.claims import CLAIMS
 from harness.analysis.tables import aggregate, summarize
 from harness.report import summary_json
 from locustfiles.protocol import SAMPLE_COLUMNS
@@ -147,9 +148,9 @@ def test_short_real_run_yields_results_charts_and_a_rendered_report(tmp_path: Pa
     title = re.search(r"<title>(.*?)</title>", dom.stdout)
     assert title, dom.stderr[-1000:]
     # every PNG decodes in the page; 2 tables (calibration: header + 2 rows; tiny: header + 4
-    # rows); the claims table has a header and 6 claims
-    n = len(pngs)
-    assert title.group(1) == f"images {n}/{n} tables 8 claims 7", title.group(1)
+    # rows); the claims table has a header and one row per claim
+    n, claims = len(pngs), len(CLAIMS) + 1
+    assert title.group(1) == f"images {n}/{n} tables 8 claims {claims}", title.group(1)
     assert "sync sleep" in dom.stdout and "async sleep" in dom.stdout
     assert "X = C / L" in dom.stdout and "the users are the cap" in dom.stdout
     assert (run_dir / "summary.md").read_text().startswith("## sync vs async")

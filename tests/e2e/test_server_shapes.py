@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.analyze import analyze
-from tests.e2e.helpers import BENCH, E2E, descendants, gone
+from tests.e2e.helpers import BENCH, E2E, assert_all_gone, descendants
 
 pytestmark = E2E
 
@@ -117,11 +117,7 @@ def test_a_killed_harness_leaves_no_worker_behind(tmp_path: Path, server: str) -
     finally:
         if bench.poll() is None:
             bench.kill()
-    deadline = time.monotonic() + 30
-    while gone(children) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = gone(children)
-    assert left == [], f"outlived the killed harness: {[_cmd(p) for p in left]}"
+    assert_all_gone(children)
 
 
 def _cmd(process: object) -> list[str]:
