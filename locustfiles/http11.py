@@ -16,7 +16,9 @@ buffer, no per-byte Python loop.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Callable
 
 from locustfiles.protocol import RequestSpec
@@ -35,12 +37,13 @@ class ProtocolError(Exception):
 
 
 class Response:
-    __slots__ = ("status_code", "headers", "content")
+    __slots__ = ("status_code", "headers", "content", "first_byte_ms")
 
     def __init__(self, status_code: int, headers: dict[bytes, bytes], content: bytes) -> None:
         self.status_code = status_code
         self.headers = headers
         self.content = content
+        self.first_byte_ms = math.nan  # from the request's start to its body's first byte
 
     @property
     def keep_alive(self) -> bool:
@@ -51,15 +54,30 @@ class Response:
 class Reader:
     """Responses, one after another, from ``recv`` (returns b"" when the peer closed)."""
 
-    __slots__ = ("recv", "buffer", "received")
+    __slots__ = ("recv", "buffer", "received", "clock", "first_body_at", "_last_fill", "_in_body")
 
-    def __init__(self, recv: Callable[[], bytes], buffer: bytes = b"") -> None:
+    def __init__(
+        self,
+        recv: Callable[[], bytes],
+        buffer: bytes = b"",
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.recv = recv
         self.buffer = buffer
         self.received = 0  # bytes read from the connection so far (a stale one reads none)
+        self.clock = clock
+        # when the first byte of the last response's body arrived (``clock``; NaN: no body yet):
+        # a stream's time to first byte, its head being sent before its first chunk
+        self.first_body_at = math.nan
+        self._last_fill = math.nan
+        self._in_body = False
 
     def read_response(self) -> Response:
+        self.first_body_at, self._in_body = math.nan, False
         head = self._read_until(b"\r\n\r\n", MAX_HEAD_BYTES, "response head")
+        self._in_body = True
+        if self.buffer:  # the body's first bytes came with the head
+            self.first_body_at = self._last_fill
         status_line, _, header_block = head.partition(b"\r\n")
         status = _status(status_line)
         headers = _headers(header_block)
@@ -77,6 +95,9 @@ class Reader:
         chunk = self.recv()
         if not chunk:
             raise ProtocolError("connection closed by the server")
+        self._last_fill = self.clock()
+        if self._in_body and self.first_body_at != self.first_body_at:  # NaN: the first of it
+            self.first_body_at = self._last_fill
         self.received += len(chunk)
         self.buffer += chunk
 

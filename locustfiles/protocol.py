@@ -43,6 +43,7 @@ SAMPLE_COLUMNS = (
     "user",
     "sent",
     "service_ms",
+    "first_byte_ms",
 )
 """One CSV row per request: start (epoch s), response time (ms), HTTP status, body bytes, error,
 the endpoint's label (which endpoint of a mix; files written before mixes lack it) and the index
@@ -50,7 +51,9 @@ of the user that sent it (0 … users-1; -1 unknown; files written before it lac
 In the open model (a rate), ``start`` is the *intended* send time of the schedule and
 ``elapsed_ms`` the latency from it (coordinated omission corrected); ``sent`` is when the
 request really left (epoch s) and ``service_ms`` its time from there. Closed-model rows leave
-those two empty, and files written before the open model lack them."""
+those two empty, and files written before the open model lack them. ``first_byte_ms`` is the
+time from the request's start to the first byte of its body (a streamed response's time to
+first byte; empty when there was no body or the client cannot tell: older files lack it)."""
 WORKER_COLUMN = "worker"
 """The distributed mode's samples add this last column: the Locust worker (0 … N-1) that sent
 the request; its ``user`` is then unique over the workers (see ``locustfiles/distributed.py``).

@@ -76,6 +76,8 @@ class RawHTTPClient:
         try:
             with gevent.Timeout(self.timeout_s, TimeoutError(f"timed out after {self.timeout_s}s")):
                 response = self._exchange(spec, request)
+            if self.reader is not None:  # a stream's time to first byte (its head comes first)
+                response.first_byte_ms = (self.reader.first_body_at - start) * 1000.0
             if not spec.expects(response.status_code):
                 exception = HTTPStatusError(f"HTTP {response.status_code}")
             if not response.keep_alive:

@@ -110,12 +110,17 @@ def on_request(
         _errors += 1
     started = start_time if start_time is not None else time.time() - response_time / 1000
     size = int(response_length or 0)
+    first = getattr(response, "first_byte_ms", None)  # the lean client's; "" when unknown
+    first_byte: float | str = round(first, 3) if first is not None and first == first else ""
     if intended is None:
-        _samples.append((started, float(response_time), status, size, error, name, user, "", ""))
+        row = (started, float(response_time), status, size, error, name, user, "", "", first_byte)
+        _samples.append(row)
         return
     latency = corrected(float(intended), started, float(response_time))
-    sample = (float(intended), latency, status, size, error, name, user, started, response_time)
-    _samples.append(sample)
+    sent_at, service = started, float(response_time)
+    _samples.append(
+        (float(intended), latency, status, size, error, name, user, sent_at, service, first_byte)
+    )
 
 
 def _write_progress(environment: Environment) -> None:

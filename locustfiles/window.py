@@ -20,8 +20,9 @@ from typing import Any
 from locustfiles import protocol as p
 
 # start (s), elapsed (ms), status, bytes, error, endpoint name, user index, and in the open
-# model the actual send time (s) and the service time (ms) ("" in the closed model)
-Sample = tuple[float, float, int, int, str, str, int, float | str, float | str]
+# model the actual send time (s) and the service time (ms) ("" in the closed model), and the
+# time to the body's first byte (ms, "" when unknown): ``protocol.SAMPLE_COLUMNS``
+Sample = tuple[float, float, int, int, str, str, int, float | str, float | str, float | str]
 
 
 class InFlight:

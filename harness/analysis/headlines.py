@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis import first_byte
 from harness.analysis.formatting import fmt
 
 
@@ -53,6 +54,8 @@ def sentences(table: pd.DataFrame, scenario: str) -> list[str]:
         top = mine.iloc[-1]
         out.append(f"{top['sentence']} (at {int(top['users'])} users)")
         out += _pool_full(label, top)
+        streamed = first_byte.sentence(label, top)
+        out += [streamed] if streamed else []
     return out
 
 

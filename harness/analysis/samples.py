@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import arrivals
+from harness.analysis import arrivals, first_byte
 from harness.analysis.tails import censored_percentiles, per_user
 from harness.errors import BenchError
 from harness.results import Measurement, Run
@@ -38,7 +38,15 @@ from locustfiles.protocol import IN_FLIGHT_AT_END, LOADGEN_CPU_SHARES, SAMPLE_CO
 
 # files before mixes have no name, files before the fairness record no user
 # files before the open model have no sent and service_ms (empty in closed-model rows)
-REQUIRED = frozenset(SAMPLE_COLUMNS) - {"bytes", "name", "user", "sent", "service_ms"}
+# files before the time to first byte have no first_byte_ms
+REQUIRED = frozenset(SAMPLE_COLUMNS) - {
+    "bytes",
+    "name",
+    "user",
+    "sent",
+    "service_ms",
+    "first_byte_ms",
+}
 PERCENTILES = (50, 90, 99)
 SERIES_BIN_S = 1.0  # the time series' bins (the timeline charts)
 SERIES_COLUMNS = ["t", "rps", "errors_per_s", "p50_ms", "p99_ms"]
@@ -80,6 +88,7 @@ class WindowStats:
     # the open model: percentiles of the service time (from the actual send), and how fast
     # latency grew over the window (ms per s, least squares); NaN in the closed model
     service_percentiles: dict[int, float] = field(default_factory=dict)
+    first_byte_percentiles: dict[int, float] = field(default_factory=dict)
     latency_slope_ms_per_s: float = np.nan
     # the distributed mode: each Locust worker's CPU share over the window (the meta file's);
     # () for one process
@@ -105,6 +114,7 @@ class _Rows:
     good: np.ndarray  # no error
     user: np.ndarray | None = None  # the sending user's index; None: not recorded
     service: np.ndarray | None = None  # the open model's service time (ms); None: closed
+    first_byte: np.ndarray | None = None  # ms to the body's first byte; None: not recorded
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Rows:
@@ -117,6 +127,7 @@ class _Rows:
             np.asarray(error == "", dtype=bool),
             user,
             arrivals.service_column(frame),
+            first_byte.column(frame),
         )
 
 
@@ -348,6 +359,7 @@ def _window_stats(
         user_counts=users,
         service_percentiles=service,
         latency_slope_ms_per_s=slope,
+        first_byte_percentiles=first_byte.percentiles(rows.first_byte, inside & rows.good),
     )
 
 

@@ -75,6 +75,8 @@ def summarize_measurement(run_dir: Path, measurement: Measurement, mix: str = ""
     for p in PERCENTILES:
         row[f"p{p}_ms"] = found.percentiles[p]
         row[f"p{p}_censored"] = found.censored.get(p, False)
+    row["first_byte_p50_ms"] = found.first_byte_percentiles.get(50, np.nan)
+    row["first_byte_p99_ms"] = found.first_byte_percentiles.get(99, np.nan)
     row["service_p50_ms"] = found.service_percentiles.get(50, np.nan)
     row["service_p99_ms"] = found.service_percentiles.get(99, np.nan)
     row["latency_growth_ms"] = found.latency_slope_ms_per_s * duration
@@ -194,6 +196,8 @@ def aggregate(summary: pd.DataFrame) -> pd.DataFrame:
         part=("part", "first"),
         late=("late", "sum"),
         dropped=("dropped", "sum"),
+        first_byte_p50_ms=("first_byte_p50_ms", "median"),
+        first_byte_p99_ms=("first_byte_p99_ms", "median"),
         service_p50_ms=("service_p50_ms", "median"),
         service_p99_ms=("service_p99_ms", "median"),
         latency_growth_ms=("latency_growth_ms", "max"),

@@ -193,3 +193,34 @@ def test_arbitrary_bytes_parse_or_raise_only_protocol_error(junk: bytes, sizes: 
             feeding(prefix + junk, sizes).read_response()
         except ProtocolError:
             pass
+
+
+def test_the_first_body_byte_is_timed_when_it_arrives_not_with_the_head() -> None:
+    """A stream: the head, then each chunk 10 ms apart (a fake clock ticks once per recv)."""
+    from locustfiles.http11 import Reader
+
+    packets = iter(
+        [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"5\r\nhello\r\n",
+            b"5\r\nworld\r\n",
+            b"0\r\n\r\n",
+        ]
+    )
+    ticks = iter([0.000, 0.010, 0.020, 0.030])
+    reader = Reader(lambda: next(packets), clock=lambda: next(ticks))
+    assert reader.read_response().content == b"helloworld"
+    assert reader.first_body_at == 0.010
+
+
+def test_a_body_that_comes_with_its_head_starts_with_it() -> None:
+    from locustfiles.http11 import Reader
+
+    packets = iter([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"])
+    reader = Reader(lambda: next(packets), clock=lambda: 5.0)
+    reader.read_response()
+    assert reader.first_body_at == 5.0
+    empty = iter([b"HTTP/1.1 204 No Content\r\n\r\n"])
+    nothing = Reader(lambda: next(empty), clock=lambda: 7.0)
+    nothing.read_response()
+    assert nothing.first_body_at != nothing.first_body_at  # NaN: no body

@@ -44,7 +44,7 @@ def write_samples(path: Path, lag: Any) -> None:
         intended = W0 - 1.0 + i / RATE
         sent = intended + lag(intended)
         latency = corrected(intended, sent, SERVICE_MS)
-        rows.append((intended, latency, 200, 29, "", "x", -1, sent, SERVICE_MS))
+        rows.append((intended, latency, 200, 29, "", "x", -1, sent, SERVICE_MS, ""))
     pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS)).to_csv(path, index=False)
 
 

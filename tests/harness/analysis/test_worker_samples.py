@@ -46,7 +46,7 @@ def write(run_dir: Path, name: str, workers: bool, meta: dict) -> Measurement:
         writer.writerow(columns)
         for i in range(40):  # 4 users (global: local × 2 + worker), 10 completions each
             user = i % 4
-            row = [W0 + 0.1 + i * 0.04, 10.0, 200, 5, "", "e", user, "", ""]
+            row = [W0 + 0.1 + i * 0.04, 10.0, 200, 5, "", "e", user, "", "", ""]
             writer.writerow([*row, user % 2] if workers else row)
     (folder / f"{name}.meta.json").write_text(json.dumps(meta))
     return measurement(name)
