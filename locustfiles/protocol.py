@@ -96,6 +96,8 @@ MAX_IN_FLIGHT_SEEN = "max_in_flight_seen"
 STALE_RETRIES = "stale_connection_retries"
 # WebSocket: the idle connections open at most (and those that could not connect) beside the
 # measured ones
+# objects the load generator moved to the permanent generation (gc.freeze) before the window
+GC_FROZEN = "gc_frozen"
 IDLE_CONNECTIONS = "idle_connections"
 IDLE_FAILED = "idle_failed"
 LATE_S = 0.010

@@ -22,6 +22,7 @@ which the master hands to its workers): ``configure`` applies them before any us
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import time
@@ -143,7 +144,19 @@ def _drive_window(environment: Environment) -> None:
         if environment.runner is not None:
             environment.runner.quit()
 
-    WINDOW.drive(gevent.sleep, stop)
+    gc.freeze()  # every user is spawned: their objects need no more collecting
+    WINDOW.drive(sleep_then_freeze, stop)
+    WINDOW.meta[p.GC_FROZEN] = gc.get_freeze_count()
+
+
+def sleep_then_freeze(seconds: float) -> None:
+    """Sleep, then move every object made meanwhile (the warm-up's connections, greenlets) to
+    the permanent generation. A full collection otherwise walks Locust's, gevent's and the users'
+    objects and the growing samples list: 16-35 ms in this process, a pause of the generator that
+    grew with the samples (its timer ran up to 45 ms late at 170,000 samples); after ``freeze``
+    the same collection takes 0.1 ms. The samples are plain tuples: nothing cyclic is kept."""
+    gevent.sleep(seconds)
+    gc.freeze()
 
 
 # who drives the window once every user is spawned: this process alone, or (the distributed
