@@ -73,7 +73,7 @@ def test_two_workers_double_the_blocked_loops_ceiling(tmp_path: Path) -> None:
     (row,) = analysis.table.itertuples()
     assert row.predicted_rps == pytest.approx(20.0, rel=0.02)
     assert "× 2 workers" in row.binding
-    assert 0.8 <= row.rps / row.predicted_rps <= 1.1, (row.rps, row.binding)
+    assert 0.7 <= row.rps / row.predicted_rps <= 1.1, (row.rps, row.binding)
     (record,) = analysis.run.scenarios
     assert record["server"]["workers"] == 2
     assert len(_workers_seen(run_dir, analysis.run.measurements[0].id)) == 2

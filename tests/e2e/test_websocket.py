@@ -55,8 +55,10 @@ def test_websocket_messages_are_measured_like_requests(tmp_path: Path) -> None:
     analysis = analyze(run_dir)
     rows = analysis.table.set_index("endpoint")
     assert (rows["errors"] == 0).all() and (rows["rps"] > 0).all()
-    for label in ("async echo", "pitfall echo"):  # 10 / 10 ms and 1 / 10 ms
-        assert 0.8 <= rows.loc[label, "ratio"] <= 1.1, (label, rows.loc[label, "rps"])
+    # the pitfall: one message at a time (1 / 10 ms); the awaited wait overlaps the 10 users'
+    # (a ratio, not the model's 1,000/s: a busy VM's timers stretch a 10 ms sleep)
+    assert 0.7 <= rows.loc["pitfall echo", "ratio"] <= 1.1, rows.loc["pitfall echo", "rps"]
+    assert rows.loc["async echo", "rps"] >= 4 * rows.loc["pitfall echo", "rps"]
     assert not [d for d in analysis.disturbed if any(r.rule == "count" for r in d.reasons)]
     blocked = {x.route for b in analysis.blocking for x in b.blockers}
     assert "WS /ws/pitfall/echo" in blocked and not any("/ws/echo" in r for r in blocked)
