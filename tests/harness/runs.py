@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.results import Measurement
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FIXTURE = FIXTURES / "run-small"
 
@@ -20,3 +22,27 @@ def edited_copy(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     edit(doc)
     (run_dir / "results.json").write_text(json.dumps(doc))
     return run_dir
+
+
+def measurement(scenario: str, endpoint: str, **fields: Any) -> Measurement:
+    """A finished measurement of ``endpoint`` for a hand-made run: 10 users, a 2 s window at 0,
+    no files, unless ``fields`` say otherwise."""
+    doc: dict[str, Any] = {
+        "id": f"{scenario}--{endpoint}",
+        "scenario": scenario,
+        "endpoint": endpoint,
+        "variant": "async",
+        "path": "/x",
+        "users": 10,
+        "repeat": 0,
+        "warmup_s": 1.0,
+        "duration_s": 2.0,
+        "samples": "",
+        "metrics": "",
+        "window_start": 0.0,
+        "window_end": 2.0,
+        "loadgen_cpu_share": 0.1,
+        "loadgen_cpu_warning": False,
+        **fields,
+    }
+    return Measurement(**doc)

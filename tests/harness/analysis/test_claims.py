@@ -8,6 +8,7 @@ import pandas as pd
 
 from harness.analysis.claims import Facts, async_db_throughput, httpx_is_right
 from harness.results import Measurement, Run
+from tests.harness.runs import measurement
 
 VERSIONS = {
     "httpx": "0.28.1",
@@ -19,23 +20,7 @@ VERSIONS = {
 
 
 def _measurement(scenario: str, endpoint: str, path: str, users: int) -> Measurement:
-    return Measurement(
-        id=f"{scenario}--{endpoint}",
-        scenario=scenario,
-        endpoint=endpoint,
-        variant="async",
-        path=path,
-        users=users,
-        repeat=0,
-        warmup_s=1.0,
-        duration_s=10.0,
-        samples="",
-        metrics="",
-        window_start=0.0,
-        window_end=10.0,
-        loadgen_cpu_share=0.1,
-        loadgen_cpu_warning=False,
-    )
+    return measurement(scenario, endpoint, path=path, users=users, duration_s=10.0, window_end=10.0)
 
 
 def facts(rows: list[tuple[str, str, float, float]], users: int = 200) -> Facts:

@@ -9,26 +9,12 @@ import pandas as pd
 
 from harness.analysis import idle
 from harness.results import Measurement, Run
+from tests.harness.runs import measurement
 
 
 def _m(endpoint: str, slug: str) -> Measurement:
-    return Measurement(
-        id=f"w--{slug}--u10--r0",
-        scenario="w",
-        endpoint=endpoint,
-        variant="async",
-        path="/ws/echo",
-        users=10,
-        repeat=0,
-        warmup_s=1.0,
-        duration_s=2.0,
-        samples=f"samples/w--{slug}--u10--r0.csv",
-        metrics="",
-        window_start=0.0,
-        window_end=2.0,
-        loadgen_cpu_share=0.1,
-        loadgen_cpu_warning=False,
-    )
+    samples = f"samples/w--{slug}--u10--r0.csv"
+    return measurement("w", endpoint, id=f"w--{slug}--u10--r0", path="/ws/echo", samples=samples)
 
 
 def _run(tmp_path: Path, held: int | None) -> tuple[Run, pd.DataFrame]:
