@@ -61,7 +61,7 @@ async def test_missing_await_raises_response_validation_error(app: FastAPI) -> N
     """The server-side exception (what the log shows): the coroutine object is the response."""
     transport = httpx.ASGITransport(app=app)  # raise_app_exceptions=True
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        with pytest.warns(RuntimeWarning, match=NEVER_AWAITED.format("fetch_item")):
+        with pytest.warns(RuntimeWarning, match=NEVER_AWAITED.format("fetch_item")) as record:
             with pytest.raises(ResponseValidationError) as excinfo:
                 await client.get("/pitfall/missing-await", params={"item_id": 7})
             [error] = excinfo.value.errors()
@@ -71,7 +71,7 @@ async def test_missing_await_raises_response_validation_error(app: FastAPI) -> N
             assert inspect.iscoroutine(error["input"])
             assert error["input"].__qualname__ == "fetch_item"
             del error, excinfo
-            gc.collect()
+            await collected(record, "fetch_item")
 
 
 async def test_fixed_missing_await_returns_the_item(client: httpx.AsyncClient) -> None:
