@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from harness.errors import BenchError
 from harness.measure.app import Source
+from harness.measure.calibration import calibrations
 from harness.measure.distributed import check_reach, cluster_of
 from harness.measure.loadgen import CLIENTS
 from harness.measure.pinning import OPTIONS as CPU_OPTIONS
@@ -26,7 +27,7 @@ from harness.measure.runner import RunOptions
 from harness.measure.services import DATABASES, ServiceOptions
 from scenarios import Scenario, Suite, resolve
 from scenarios.model import ARRIVALS, ScenarioError, parse_duration, parse_rates, parse_users
-from scenarios.shape import DIMENSIONS, Matrix, ServerShape, ShapeError, parse_values
+from scenarios.shape import Matrix, ShapeError, parse_values
 from target_app.foreign import AppLoadError, AppSpec
 from target_app.settings import Settings
 
@@ -276,48 +277,6 @@ def _shaped(scenarios: list[Scenario], request: RunRequest, source: Source) -> l
 def _dimension_of(exc: ShapeError) -> str:
     text = str(exc)
     return "server" if text.startswith("gunicorn") else "http" if "httptools" in text else "loop"
-
-
-def calibrations(scenarios: list[Scenario]) -> list[Scenario]:
-    """A calibration per server shape measured (``calibration``, ``calibration-w2``…), unless
-    the run measures the baseline with that shape itself."""
-    shapes: list[ServerShape] = []
-    for s in scenarios:
-        if s.server not in shapes:
-            shapes.append(s.server)
-    measured = {s.server for s in scenarios if s.base_name == "baseline"}
-    wanted = [shape for shape in shapes if shape not in measured]
-    if not wanted:
-        return []
-    one = calibration(scenarios)
-    if len(wanted) == 1 and wanted[0].is_default:
-        return [one]
-    matrix = Matrix({d: tuple(dict.fromkeys(getattr(w, d) for w in wanted)) for d in DIMENSIONS})
-    named = [
-        replace(one, name=f"calibration-{matrix.suffix(w)}" if matrix.varying else "calibration")
-        for w in wanted
-    ]
-    return [
-        replace(s, base="calibration" if s.name != "calibration" else "", matrix=Matrix.single(w))
-        for s, w in zip(named, wanted, strict=True)
-    ]
-
-
-def calibration(scenarios: list[Scenario]) -> Scenario:
-    """A short baseline (sync and async hello) measured first when a run lacks one: it gives the
-    capacity model the app's CPU ceiling and per-request overhead on this machine, today."""
-    _, (baseline,) = resolve("baseline")
-    settings = {}
-    for s in scenarios:  # the same thread pool as the measured scenarios
-        settings.update({k: v for k, v in s.settings.items() if k == "threadpool_tokens"})
-    short = baseline.with_overrides(
-        users=(50,), duration_s=3.0, warmup_s=1.0, repeat=1, settings=settings
-    )
-    return replace(
-        short,
-        name="calibration",
-        description="Calibration: the baseline measured briefly, for the capacity model",
-    )
 
 
 def parse_params(values: Sequence[str], option: str, numbers: bool = True) -> dict[str, Any]:
