@@ -2,9 +2,10 @@
 
 Five rules, each on what the run folder recorded for one measurement:
 
-- **count**: the requests the client saw complete in the window against the app's own count
-  (``requests_total``, cumulative, interpolated between the snapshots to the window's edges);
-  more than 2 % apart, someone lost or invented requests. Skipped without the app's metrics.
+- **count**: the requests the client saw complete against the app's own count
+  (``requests_total``, cumulative), both between the app's first and last snapshots inside the
+  window (``completions``); more than 2 % apart, someone lost or invented requests. Skipped
+  without the app's metrics.
 - **stall**: the app had (almost) nothing in flight and served (almost) nothing for more than
   three poll intervals inside the window, while the load generator should have been loading it;
   in the open model, the generator sent nothing for 20 schedule spacings (``send_gaps``).
@@ -31,20 +32,17 @@ from typing import Any
 import pandas as pd
 
 from harness import cpu_times
-from harness.analysis import send_gaps
+from harness.analysis import samples, send_gaps
+from harness.analysis.completions import Completions
 from harness.cpu_times import CpuSeries
 from harness.results import Measurement, Run, ServerSample, load_metrics, load_metrics_base
 from locustfiles import protocol as p
 
 COUNT_TOLERANCE = 0.02  # client vs app count, relative
-COUNT_SLACK = 3  # requests: snapshot timing cannot do better on a small count
-# ... nor on a closed model's batches: up to ``users`` completions may fall at once, on either
-# side of an edge that is interpolated between two snapshots
+COUNT_SLACK = 3  # requests: what a small count cannot tell from a loss
 STALL_S = 1.5  # three poll intervals
 IDLE_RATE = 0.10  # of the window's mean rate: an interval that served less is idle
 IDLE_USERS = 0.10  # of the users: fewer in flight is "far below users" in a closed model
-EDGE_RATE_SPREAD = 0.10  # how much a rate moves between two 0.5 s snapshot intervals
-NEAR_S = 0.1  # a snapshot this close outside a window's edge: interpolate across the edge
 FOREIGN_SHARE = 0.10  # of the pinned cores' time
 STEAL_SHARE = 0.05
 LAG_MAX_MS = 250.0
@@ -77,88 +75,30 @@ class Disturbance:
         return "; ".join(r.text for r in self.reasons)
 
 
-def interpolate(points: Sequence[tuple[float, float]], t: float) -> float | None:
-    """The value at ``t`` on the line through (time, value) points; None outside them."""
-    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
-        if t0 <= t <= t1:
-            return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-    return None
-
-
-def _straddling(
-    points: Sequence[tuple[float, float]], t: float, outward: int
-) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    """The snapshot interval around the edge ``t`` whose part outside the window (before a start:
-    ``outward`` -1; after an end: +1) is at most ``NEAR_S``: its rate is the window's own."""
-    for a, b in zip(points, points[1:], strict=False):
-        if a[0] <= t <= b[0]:
-            outside = b[0] - t if outward > 0 else t - a[0]
-            return (a, b) if outside <= NEAR_S else None
-    return None
-
-
-def edge(points: Sequence[tuple[float, float]], t: float, start: float, end: float) -> float | None:
-    """The cumulative count at the window's edge ``t``: interpolated in the interval around it
-    when that interval lies almost wholly inside the window; otherwise from the rate of the
-    snapshots' interval nearest to it *inside* the window (the load starts before the window and
-    stops right after it: an interval that straddles an edge by much is not steady); plain
-    interpolation when the window holds no whole interval."""
-    near = _straddling(points, t, -1 if t == start else 1)
-    if near is not None:
-        return interpolate(near, t)
-    inside = [pt for pt in points if start <= pt[0] <= end]
-    if len(inside) < 2:
-        return interpolate(points, t)
-    (t0, v0), (t1, v1) = inside[:2] if t == start else inside[-2:]
-    if t1 <= t0:
-        return interpolate(points, t)
-    rate = (v1 - v0) / (t1 - t0)
-    return v0 - rate * (t0 - t) if t == start else v1 + rate * (t - t1)
-
-
-def _edge_doubt(points: Sequence[tuple[float, float]], start: float, end: float) -> float:
-    """How many completions the edges' estimates may be off by. Interpolated in an interval
-    around the edge: all of what fell in its part outside the window (the load may have stopped
-    there). Extrapolated: the count between the edge and the nearest snapshot inside is the rate
-    of the nearest interval times the gap, and a rate moves by about ``EDGE_RATE_SPREAD`` from
-    one interval to the next (a saturated app at 3,300 RPS read -2.7 % with 0.5 s snapshots:
-    none was lost)."""
-    doubt = 0.0
-    inside = [pt for pt in points if start <= pt[0] <= end]
-    for t, outward in ((start, -1), (end, 1)):
-        near = _straddling(points, t, outward)
-        if near is not None:
-            (a_t, a_v), (b_t, b_v) = near
-            rate = (b_v - a_v) / max(b_t - a_t, 1e-9)
-            doubt += rate * ((b_t - t) if outward > 0 else (t - a_t))
-        elif len(inside) >= 2:
-            (t0, v0), (t1, v1) = inside[:2] if outward < 0 else inside[-2:]
-            rate = (v1 - v0) / max(t1 - t0, 1e-9)
-            gap = (t0 - start) if outward < 0 else (end - t1)
-            doubt += EDGE_RATE_SPREAD * abs(rate * gap)
-    return doubt
-
-
 def count_mismatch(
-    client: int, series: Sequence[ServerSample], start: float, end: float, users: int = 0
+    client: Completions, series: Sequence[ServerSample], start: float, end: float, users: int = 0
 ) -> Reason | None:
-    """The client's completions in [start, end] against the app's ``requests_total`` there."""
-    points = sorted((s.t, float(s.requests_total)) for s in series)
-    if not points or points[0][0] > start or points[-1][0] < end:
-        return None  # the snapshots do not bracket the window
-    first, last = edge(points, start, start, end), edge(points, end, start, end)
-    if first is None or last is None:
-        return None
-    app = last - first
-    gap = client - app
-    allowed = max(COUNT_TOLERANCE * max(app, client), COUNT_SLACK, users) + _edge_doubt(
-        points, start, end
-    )
+    """The client's completions against the app's ``requests_total``, both counted between the
+    same two snapshots of the app: its first inside the window and its last inside it. Counted
+    at the app's own instants, a bursty rate or a generator that stalled near an edge moves both
+    alike, and the load's start and stop (the requests cut off when the test ends) stay outside;
+    what may differ is what the app had answered and the client not yet read at each instant
+    (``users`` at most: a closed model's users, the open model's requests in flight) and the
+    client's millisecond around each instant."""
+    inside = sorted((s.t, float(s.requests_total)) for s in series if start <= s.t <= end)
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None  # the window holds no interval between two snapshots
+    (t0, v0), (t1, v1) = inside[0], inside[-1]
+    counted, doubt = client.between(t0, t1)
+    app = v1 - v0
+    gap = counted - app
+    allowed = max(COUNT_TOLERANCE * max(app, counted), COUNT_SLACK, users) + doubt
     if abs(gap) <= allowed:
         return None
     return Reason(
         "count",
-        f"the client counted {client:,} completions in the window, the app {app:,.0f} "
+        f"between the app's snapshots {t0 - start:.2f} s and {t1 - start:.2f} s into the window, "
+        f"the client counted {counted:,} completions, the app {app:,.0f} "
         f"({gap / max(app, 1.0):+.1%}): requests were lost or counted twice",
     )
 
@@ -296,8 +236,8 @@ def above_cap(rps: float, predicted: float, kind: str, binding: str) -> Reason |
 
 def window_meta(run_dir: Path, m: Measurement) -> dict[str, Any]:
     """The recorder's window metadata of ``m`` ({} when missing or unreadable)."""
-    samples = m.samples or f"samples/{m.id}.csv"
-    path = run_dir / samples.removesuffix(".csv")
+    name = m.samples or f"samples/{m.id}.csv"
+    path = run_dir / name.removesuffix(".csv")
     try:
         doc = json.loads(path.with_name(path.name + ".meta.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -318,8 +258,9 @@ def rules(
     # at once on either side of an edge: a closed model's users; the open model's requests in
     # flight as the generator saw them at most (not its cap, thousands it never reached)
     batch = int(meta.get(p.MAX_IN_FLIGHT_SEEN, m.users)) if m.rate else m.users
-    if p.WINDOW_COUNT in meta and points:
-        found.append(count_mismatch(int(meta[p.WINDOW_COUNT]), points, start, end, batch))
+    if m.samples and points:
+        client = samples.digest(run_dir, m).completions
+        found.append(count_mismatch(client, points, start, end, batch))
     if m.rate:  # the open model's own evidence: a gap in the actual sends
         found.append(send_stall(run_dir, m, meta))
     else:

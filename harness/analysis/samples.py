@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import arrivals, first_byte
+from harness.analysis.completions import Completions
 from harness.analysis.tails import censored_percentiles, per_user
 from harness.errors import BenchError
 from harness.results import Measurement, Run
@@ -102,6 +103,8 @@ class Digest:
     stats: WindowStats
     bins: np.ndarray  # ``bin_rps`` at the window's own bin width
     series: pd.DataFrame  # ``timeseries`` in 1 s bins
+    # when the file's requests completed (every endpoint of a mix), for the count rule
+    completions: Completions = field(default_factory=lambda: Completions.of(np.zeros(0)))
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ def _digest(path: str, stamp: int, window_start: float, window_end: float, only:
     frame = _parsed(path, stamp) if only else _read_samples(path)
     in_flight = _in_flight(path, only)
     found = _digest_of(_only(frame, only), window_start, window_end, in_flight)
+    found = replace(found, completions=Completions.of(frame["end"].to_numpy(dtype=float)))
     shares = _worker_shares(path)
     if not shares:
         return found

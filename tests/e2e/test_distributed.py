@@ -99,7 +99,8 @@ def _check_samples_and_counts(run_dir: Path, m: results.Measurement) -> dict:
         checked += 1
         exact += server == np.searchsorted(ends, snap.t, side="right")
     assert checked >= 4 and exact >= checked - 1, (exact, checked)
-    reason = disturbance.count_mismatch(inside, [base, *series], m.window_start, m.window_end)
+    client = samples.digest(run_dir, m).completions
+    reason = disturbance.count_mismatch(client, [base, *series], m.window_start, m.window_end)
     assert reason is None, reason
     # in flight at the end: from every worker, users global
     in_flight = meta["in_flight_at_end"]

@@ -7,12 +7,15 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness import cpu_times, results
 from harness.analysis import disturbance
 from harness.analysis.analyze import analyze
+from harness.analysis.completions import Completions
 from harness.cpu_times import CpuSeries, CpuTimes
 from harness.results import ServerSample
 from locustfiles import protocol as p
@@ -39,64 +42,90 @@ def steady(rate: float = 100.0, t0: float = 98.0, t1: float = 106.0) -> list[Ser
 # --- a: the client's count against the app's ----------------------------------------------------
 
 
-def test_counts_that_agree_are_clean_even_between_snapshots() -> None:
-    series = steady()
-    assert disturbance.count_mismatch(400, series, START + 0.2, END + 0.2) is None
-    assert disturbance.count_mismatch(405, series, START, END) is None  # within 2 %
+def client(ends: Any) -> Completions:
+    return Completions.of(np.asarray(ends, dtype=float))
+
+
+def steady_ends(rate: float = 100.0, t0: float = 98.0, t1: float = 106.0) -> np.ndarray:
+    """The client's completions of an app serving ``rate`` a second from t0 (as ``steady``)."""
+    return t0 + (np.arange(round((t1 - t0) * rate)) + 0.5) / rate
+
+
+def test_counts_that_agree_are_clean_whatever_the_window() -> None:
+    ends = steady_ends()
+    assert disturbance.count_mismatch(client(ends), steady(), START + 0.2, END + 0.2) is None
+    assert disturbance.count_mismatch(client(ends), steady(), START, END) is None
+    kept = np.delete(ends, np.arange(300, 308))  # 8 of 400 (2 %): within the tolerance
+    assert disturbance.count_mismatch(client(kept), steady(), START, END) is None
 
 
 def test_a_client_that_lost_requests_is_disturbed() -> None:
-    reason = disturbance.count_mismatch(360, steady(), START, END)
+    ends = steady_ends()
+    lost = np.delete(ends, np.arange(250, 290))  # 40 of the 400 between the snapshots
+    reason = disturbance.count_mismatch(client(lost), steady(), START, END)
     assert reason is not None and reason.rule == "count"
-    assert "360" in reason.text and "400" in reason.text and "-10.0%" in reason.text
+    assert "the client counted 360 completions, the app 400 (-10.0%)" in reason.text
+    assert "between the app's snapshots 0.00 s and 4.00 s into the window" in reason.text
 
 
-def test_a_burst_of_users_at_an_edge_is_allowed_for() -> None:
-    # 10 users complete together: the interpolated edge can be off by one batch
-    assert disturbance.count_mismatch(190, steady(50.0), START, END, users=10) is None
-    assert disturbance.count_mismatch(190, steady(50.0), START, END) is not None
+def test_a_client_that_counted_twice_is_disturbed() -> None:
+    ends = steady_ends()
+    twice = np.concatenate([ends, ends[250:290]])
+    reason = disturbance.count_mismatch(client(twice), steady(), START, END)
+    assert reason is not None and "+10.0%" in reason.text
 
 
-def test_the_load_stopping_after_the_window_is_not_a_mismatch() -> None:
-    # 100/s until the window ends at 104.0, nothing after: the snapshot at 104.25 saw less
-    series = [snap(t, round((min(t, END) - 98.0) * 100)) for t in (99.5, 100.25, 100.75, 101.25)]
-    series += [snap(t, round((min(t, END) - 98.0) * 100)) for t in (101.75, 102.25, 103.75, 104.25)]
-    series[0] = snap(98.0, 0)
-    assert disturbance.count_mismatch(400, series, START, END) is None
+def test_requests_answered_but_not_yet_read_are_allowed_for() -> None:
+    """10 users: the app answered 10 just before its snapshot at the window's start, and the
+    client read them 50 ms after it; the client is one batch ahead of the app in the window."""
+    ends = steady_ends(50.0)
+    ends[(ends > START - 0.2) & (ends <= START)] = START + 0.05
+    assert disturbance.count_mismatch(client(ends), steady(50.0), START, END, users=10) is None
+    reason = disturbance.count_mismatch(client(ends), steady(50.0), START, END)
+    assert reason is not None and "the client counted 210 completions, the app 200" in reason.text
 
 
-def test_a_rate_that_moves_near_an_edge_is_not_a_loss_but_a_real_one_is() -> None:
-    """3,300/s with snapshots 0.5 s apart, 0.45 s from each edge to the nearest one inside: the
-    rate of the nearest interval stands for the gap (seen: -2.7 % on a saturated app)."""
-    times = (99.5, 100.45, 100.95, 101.45, 101.95, 102.45, 102.95, 103.55, 104.5)
-    series, total = [], 0.0
-    for a, b in zip((98.0, *times), times, strict=False):
-        total += (b - a) * (3_300 if a < 101 or a > 103 else 3_500)
-        series.append(snap(b, round(total)))
-    app = 4 * 3_300 + 2 * 200  # what the app really did in [START, END]
-    assert disturbance.count_mismatch(round(app * 0.975), series, START, END, 50) is None
-    assert disturbance.count_mismatch(round(app * 0.90), series, START, END, 50) is not None
-
-
-def test_a_snapshot_just_after_the_end_is_used_across_the_edge() -> None:
-    """Seen on a saturated async hello (3 s window, bursty: 4,644 then 6,300 per second in the
-    last two intervals): extrapolating the end from the last interval inside read the app 5.7 %
-    low; the snapshot 24 ms after the end says what the app really did."""
-    offsets = (-1.478, -0.972, -0.458, 0.033, 0.538, 1.035, 1.536, 2.039, 2.545, 3.024)
-    totals = (10366, 10451, 12425, 14596, 17224, 20337, 22962, 25542, 27892, 30910)
+def test_a_generator_that_stalled_at_the_windows_end_is_not_a_loss() -> None:
+    """Seen in CI on a WebSocket echo (10 users, a VM with 48 % steal): the generator stalled
+    for most of the last snapshot interval, which held 89 completions where the one before held
+    599. The window's edge interpolated between the snapshots read the app 8.2 % high; counted
+    at the app's own instants, client and app agree to within the 10 users."""
+    offsets = (-0.639, -0.139, 0.361, 0.869, 1.367, 1.890, 2.369)
+    totals = (2966, 3393, 3878, 4586, 5220, 5819, 5908)
     series = [snap(START + dt, total) for dt, total in zip(offsets, totals, strict=True)]
-    assert disturbance.count_mismatch(16_477, series, START, START + 3.0, 50) is None
-    assert disturbance.count_mismatch(15_000, series, START, START + 3.0, 50) is not None
+    ends: list[float] = []
+    for (a, va), (b, vb) in zip(
+        zip(offsets, totals, strict=True), zip(offsets[1:], totals[1:], strict=True), strict=False
+    ):
+        n = vb - va
+        span = (b - a) * (0.2 if vb - va < 100 else 1.0)  # the last interval: all at its start
+        ends += list(START + a + span * (np.arange(n) + 0.5) / n)
+    window_end = START + 2.069
+    assert disturbance.count_mismatch(client(ends), series, START, window_end, 10) is None
+    lost = np.delete(np.asarray(ends), np.arange(1000, 1100))
+    assert disturbance.count_mismatch(client(lost), series, START, window_end, 10) is not None
 
 
-def test_no_count_rule_without_snapshots_around_the_window() -> None:
-    assert disturbance.count_mismatch(1, steady(t0=101.0), START, END) is None
-    assert disturbance.count_mismatch(1, [], START, END) is None
+def test_the_load_starting_and_stopping_outside_the_snapshots_is_not_a_mismatch() -> None:
+    """The first snapshot after the test's end saw the 10 requests the client cut off then
+    (answered by the app, never read); it is outside the window, so it is not counted."""
+    series = [*steady(t1=104.0), snap(104.4, 610)]
+    ends = steady_ends(t1=104.0)
+    assert disturbance.count_mismatch(client(ends), series, START, 104.2) is None
 
 
-def test_interpolation_is_linear_between_points() -> None:
-    assert disturbance.interpolate([(0.0, 0.0), (2.0, 10.0)], 0.5) == 2.5
-    assert disturbance.interpolate([(0.0, 0.0), (2.0, 10.0)], 3.0) is None
+def test_no_count_rule_without_two_snapshots_inside_the_window() -> None:
+    one_inside = [snap(99.0, 0), snap(102.0, 300), snap(105.0, 600)]
+    assert disturbance.count_mismatch(client([100.5]), one_inside, START, END) is None
+    assert disturbance.count_mismatch(client([100.5]), [], START, END) is None
+
+
+def test_completions_are_counted_to_the_millisecond_with_the_bin_as_doubt() -> None:
+    done = client([10.0, 10.0102, 10.0108, 10.5])
+    assert done.between(9.0, 10.0105) == (1, 2)  # 10.0102 and 10.0108 share the instant's bin
+    assert done.between(10.002, 10.6) == (3, 0)
+    assert done.between(9.0, 11.0) == (4, 0) and done.total == 4
+    assert client([]).between(0.0, 1.0) == (0, 0)
 
 
 # --- b: a generator stall seen from the app -----------------------------------------------------
