@@ -98,6 +98,8 @@ STALE_RETRIES = "stale_connection_retries"
 # measured ones
 # objects the load generator moved to the permanent generation (gc.freeze) before the window
 GC_FROZEN = "gc_frozen"
+# the slowest write of the progress file (ms), done off the generator's loop by a native thread
+PROGRESS_WRITE_MAX_MS = "progress_write_max_ms"
 IDLE_CONNECTIONS = "idle_connections"
 IDLE_FAILED = "idle_failed"
 LATE_S = 0.010

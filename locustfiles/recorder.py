@@ -125,13 +125,26 @@ def on_request(
 
 
 def _write_progress(environment: Environment) -> None:
+    """Every 0.25 s, the progress file the harness shows. The file is written by one of
+    gevent's native threads: a write or rename that blocks on a busy disk then holds this
+    greenlet only, never the loop that sends the requests; the slowest write is recorded."""
+    pool = gevent.get_hub().threadpool
     while True:
         if SETTINGS.progress_file:
             doc = {p.T: time.time(), p.COUNT: len(_samples), p.ERRORS: _errors, **WINDOW.meta}
             if ROLE == MASTER:
                 doc[p.WORKERS_CONNECTED] = int(getattr(environment.runner, "worker_count", 0))
-            write_atomic(SETTINGS.progress_file, json.dumps(doc), durable=False)
+            took_ms = pool.apply(_timed_write, (SETTINGS.progress_file, json.dumps(doc)))
+            slowest = max(float(WINDOW.meta.get(p.PROGRESS_WRITE_MAX_MS, 0.0)), took_ms)
+            WINDOW.meta[p.PROGRESS_WRITE_MAX_MS] = slowest
         gevent.sleep(0.25)
+
+
+def _timed_write(path: str, text: str) -> float:
+    """Write ``path`` atomically (no fsync: a progress file), in ms."""
+    began = time.perf_counter()
+    write_atomic(path, text, durable=False)
+    return (time.perf_counter() - began) * 1000.0
 
 
 def _cpu_warning(environment: Environment) -> bool:
