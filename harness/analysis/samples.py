@@ -1,7 +1,8 @@
 """Raw samples of a measurement, read once: the window, time series and throughput bins.
 
 A sample belongs to a measurement's window when the request *completed* inside
-``[window_start, window_end]``. Each samples file is parsed once per report: ``digest`` reads it
+``[window_start, window_end]``. Each samples file is parsed once per report (``sample_files``
+decides what a sample is): ``digest`` reads it
 and computes, in one pass, everything the report takes from it — the window's counts and
 latency percentiles, its throughput bins, its time series — then lets the parsed rows go. Only
 those small results are cached (by path, modification time and window), so a run of millions
@@ -30,39 +31,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import arrivals, first_byte
+from harness.analysis import arrivals, first_byte, sample_files
 from harness.analysis.completions import Completions
 from harness.analysis.tails import censored_percentiles, per_user
-from harness.errors import BenchError
 from harness.results import Measurement, Run
-from locustfiles.protocol import IN_FLIGHT_AT_END, LOADGEN_CPU_SHARES, SAMPLE_COLUMNS
+from locustfiles.protocol import IN_FLIGHT_AT_END, LOADGEN_CPU_SHARES
 
-# files before mixes have no name, files before the fairness record no user
-# files before the open model have no sent and service_ms (empty in closed-model rows)
-# files before the time to first byte have no first_byte_ms
-REQUIRED = frozenset(SAMPLE_COLUMNS) - {
-    "bytes",
-    "name",
-    "user",
-    "sent",
-    "service_ms",
-    "first_byte_ms",
-}
 PERCENTILES = (50, 90, 99)
 SERIES_BIN_S = 1.0  # the time series' bins (the timeline charts)
 SERIES_COLUMNS = ["t", "rps", "errors_per_s", "p50_ms", "p99_ms"]
-# What a samples file holds when it is whole: parsed with these types and no missing-value
-# detection (the error column is mostly empty strings, which stay empty strings).
-DTYPES = {
-    "start": "float64",
-    "elapsed_ms": "float64",
-    "status": "int64",
-    "bytes": "int64",
-    "error": "str",
-    "name": "str",
-    "user": "int64",
-    "worker": "int64",  # the distributed mode's files only (their users are unique over workers)
-}
 TIMEOUT = "timed out|Timeout"
 
 
@@ -139,10 +116,10 @@ def load_samples(run_dir: Path, measurement: Measurement) -> pd.DataFrame:
 
     Parses the file on every call: the report itself reads samples through ``digest``."""
     if not measurement.samples:
-        return _empty_samples()
+        return sample_files.empty()
     path = run_dir / measurement.samples
-    _stamp(path)  # a missing file is one line naming it, as for ``digest``
-    frame = _only(_read_samples(str(path)), measurement.only)
+    sample_files.stamp(path)  # a missing file is one line naming it, as for ``digest``
+    frame = _only(sample_files.read(str(path)), measurement.only)
     frame["in_window"] = (frame["end"] >= measurement.window_start) & (
         frame["end"] <= measurement.window_end
     )
@@ -154,17 +131,17 @@ def digest(run_dir: Path, measurement: Measurement) -> Digest:
     """The measurement's window statistics, throughput bins and time series, from one parse of
     its samples file (cached by path, modification time and window)."""
     if not measurement.samples:
-        return _digest_of(_empty_samples(), measurement.window_start, measurement.window_end)
+        return _digest_of(sample_files.empty(), measurement.window_start, measurement.window_end)
     path = run_dir / measurement.samples
     window = (measurement.window_start, measurement.window_end)
-    return _digest(str(path), _stamp(path), *window, measurement.only)
+    return _digest(str(path), sample_files.stamp(path), *window, measurement.only)
 
 
 @functools.lru_cache(maxsize=4096)
 def _digest(path: str, stamp: int, window_start: float, window_end: float, only: str) -> Digest:
     """One parse of a samples file (of this version) for one window; the rows are dropped.
     With ``only``, the rows of that endpoint of a mix (its parts share the file's parse)."""
-    frame = _parsed(path, stamp) if only else _read_samples(path)
+    frame = _parsed(path, stamp) if only else sample_files.read(path)
     in_flight = _in_flight(path, only)
     found = _digest_of(_only(frame, only), window_start, window_end, in_flight)
     found = replace(found, completions=Completions.of(frame["end"].to_numpy(dtype=float)))
@@ -197,7 +174,7 @@ def _in_flight(path: str, only: str) -> list[float] | None:
 @functools.lru_cache(maxsize=2)
 def _parsed(path: str, stamp: int) -> pd.DataFrame:
     """A mix's file, parsed once for its parts (two files at most are kept)."""
-    return _read_samples(path)
+    return sample_files.read(path)
 
 
 def _only(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -222,108 +199,6 @@ def _digest_of(
         stats=_window_stats(rows, frame.attrs, window_start, window_end, in_flight),
         bins=_bins(rows, window_start, window_end, bin_width(window_end - window_start)),
         series=_series(rows, window_start, window_end, SERIES_BIN_S),
-    )
-
-
-def _stamp(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError as exc:
-        raise BenchError(f"{path}: unreadable samples ({exc.strerror or exc})") from None
-
-
-def _read_samples(path: str) -> pd.DataFrame:
-    """The samples of a file, with ``end``.
-
-    Rows that are not samples (garbage, a last row cut short by a crash) are dropped and
-    counted in ``frame.attrs["bad_rows"]``; an empty file is a measurement with no sample.
-    A whole file is parsed with its columns' types; one that is not takes the careful way."""
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype=DTYPES,
-            na_filter=False,
-            engine="c",
-            on_bad_lines="skip",
-        )
-    except ValueError:  # a field that is not a number, a row cut short, an empty file…
-        return _read_damaged(path)
-    except OSError as exc:
-        raise BenchError(f"{path}: unreadable samples ({exc})") from None
-    _check_columns(path, frame)
-    if frame["start"].isna().any() or frame["elapsed_ms"].isna().any():  # "nan" as a number
-        return _read_damaged(path)
-    frame["end"] = frame["start"] + frame["elapsed_ms"] / 1000.0
-    frame.attrs = {"bad_rows": _data_lines(path) - len(frame)}
-    return frame
-
-
-def _read_damaged(path: str) -> pd.DataFrame:
-    """The careful parse: every field read as text, numbers coerced, non-samples dropped."""
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype={"error": "string"},
-            keep_default_na=False,
-            engine="c",
-            on_bad_lines="skip",
-        )
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=list(SAMPLE_COLUMNS))
-        frame.attrs["bad_rows"] = 0
-        frame.attrs["empty_file"] = True
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise BenchError(f"{path}: unreadable samples ({exc})") from None
-    _check_columns(path, frame)
-    return _clean(frame, _data_lines(path))
-
-
-def _check_columns(path: str, frame: pd.DataFrame) -> None:
-    missing = REQUIRED - set(frame.columns)
-    if missing:
-        raise BenchError(f"{path}: samples lack column(s) {', '.join(sorted(missing))}")
-
-
-def _data_lines(path: str) -> int:
-    """Rows below the header (a last row without its newline counts too)."""
-    newlines, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            newlines, last = newlines + chunk.count(b"\n"), chunk[-1:]
-    return max(0, newlines + (last != b"\n") - 1)
-
-
-def _clean(frame: pd.DataFrame, lines: int) -> pd.DataFrame:
-    """Numbers where numbers belong; a row without a start, a response time and a status is
-    not a sample (garbage, or a last row cut short)."""
-    for column in ("start", "elapsed_ms", "status"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    kept = frame.dropna(subset=["start", "elapsed_ms", "status"]).copy()
-    kept["status"] = kept["status"].astype(int)
-    kept["error"] = kept["error"].fillna("").astype(str)
-    for column in ("user", "worker"):
-        if column in kept.columns:
-            numbers = pd.to_numeric(kept[column], errors="coerce")
-            kept[column] = numbers.fillna(-1 if column == "user" else 0).astype(np.int64)
-    kept["end"] = kept["start"] + kept["elapsed_ms"] / 1000.0
-    kept.attrs = {**frame.attrs, "bad_rows": lines - len(kept)}
-    return kept
-
-
-def _empty_samples() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            c: pd.Series(dtype=t)
-            for c, t in [
-                ("start", float),
-                ("elapsed_ms", float),
-                ("status", int),
-                ("error", str),
-                ("end", float),
-                ("in_window", bool),
-                ("ok", bool),
-            ]
-        }
     )
 
 

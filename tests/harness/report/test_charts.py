@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from harness import results
-from harness.analysis import samples
+from harness.analysis import sample_files
 from harness.analysis.analyze import analyze
 from harness.report import build, charts, drawing
 from tests.harness.runs import FIXTURE, edited_copy
@@ -113,7 +113,7 @@ def test_a_report_parses_each_samples_file_once(
     """Summary, bins, time series and charts all come from one parse of each file."""
     run_dir = _copy(tmp_path, "run")
     calls: list[str] = []
-    monkeypatch.setattr(samples, "_read_samples", _counting(calls, samples._read_samples))
+    monkeypatch.setattr(sample_files, "read", _counting(calls, sample_files.read))
     build.build(run_dir)
     files = [Path(m.samples).name for m in results.load(run_dir).measurements]
     assert sorted(calls) == sorted(files)
