@@ -133,13 +133,10 @@ def generator_stall(
 def send_stall(run_dir: Path, m: Measurement, meta: Mapping[str, Any]) -> Reason | None:
     """The open model: the longest time in the window without a send (``send_gaps``), unless
     sends were dropped for the in-flight cap (then the app, not the generator, held them)."""
-    if int(meta.get(p.DROPPED, m.dropped) or 0):
+    if int(meta.get(p.DROPPED, m.dropped) or 0) or not m.samples:
         return None
-    sent = send_gaps.sent_times(run_dir, m.samples)
-    if not len(sent):
-        return None
-    gap = send_gaps.longest_gap(sent, m.window_start, m.window_end)
-    text = send_gaps.stall_text(gap, m.rate)
+    gap = samples.digest(run_dir, m).send_gap_s
+    text = "" if math.isnan(gap) else send_gaps.stall_text(gap, m.rate)
     return Reason("stall", text) if text else None
 
 

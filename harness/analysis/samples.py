@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import arrivals, first_byte, sample_files
+from harness.analysis import arrivals, first_byte, sample_files, send_gaps
 from harness.analysis.completions import Completions
 from harness.analysis.tails import censored_percentiles, per_user
 from harness.results import Measurement, Run
@@ -82,6 +82,9 @@ class Digest:
     series: pd.DataFrame  # ``timeseries`` in 1 s bins
     # when the file's requests completed (every endpoint of a mix), for the count rule
     completions: Completions = field(default_factory=lambda: Completions.of(np.zeros(0)))
+    # the open model: the longest time in the window without a send (every endpoint of a mix),
+    # for the stall rule (``send_gaps``); NaN when no send time was recorded (the closed model)
+    send_gap_s: float = np.nan
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,11 @@ def _digest(path: str, stamp: int, window_start: float, window_end: float, only:
     frame = _parsed(path, stamp) if only else sample_files.read(path)
     in_flight = _in_flight(path, only)
     found = _digest_of(_only(frame, only), window_start, window_end, in_flight)
-    found = replace(found, completions=Completions.of(frame["end"].to_numpy(dtype=float)))
+    found = replace(
+        found,
+        completions=Completions.of(frame["end"].to_numpy(dtype=float)),
+        send_gap_s=send_gaps.window_gap(frame, window_start, window_end),
+    )
     shares = _worker_shares(path)
     if not shares:
         return found

@@ -6,13 +6,13 @@ an app that stops serving while its queue grows is overloaded, not starved. But 
 records when each request was really sent (``sent``, beside the intended time ``start``): on a
 schedule of ``rate`` requests/s the longest stretch without a send is a few spacings (Poisson:
 a gap of 20 spacings has a chance of about 2e-9). A longer silence inside the window, while no
-send was dropped for the in-flight cap, is the generator itself not running.
+send was dropped for the in-flight cap, is the generator itself not running. The gap is taken
+with the samples' one parse (``samples.digest``), over every endpoint of a mix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,15 +40,10 @@ def stall_text(gap_s: float, rate: float) -> str:
     )
 
 
-def sent_times(run_dir: Path, samples: str) -> np.ndarray:
-    """The actual send times of a measurement's samples (empty for the closed model, or when
-    the file cannot be read: the rule is then skipped)."""
-    path = run_dir / samples
-    if not samples or not path.is_file():
-        return np.array([])
-    try:
-        frame = pd.read_csv(path, usecols=["sent"])
-    except (OSError, ValueError, UnicodeDecodeError):
-        return np.array([])
-    values = pd.to_numeric(frame["sent"], errors="coerce").dropna()
-    return values.to_numpy(dtype=float)
+def window_gap(frame: pd.DataFrame, start: float, end: float) -> float:
+    """``longest_gap`` over a samples frame's actual send times; NaN when it has none (the
+    closed model leaves ``sent`` empty, older files have no such column)."""
+    if "sent" not in frame.columns:
+        return float("nan")
+    sent = pd.to_numeric(frame["sent"], errors="coerce").dropna().to_numpy(dtype=float)
+    return longest_gap(sent, start, end) if len(sent) else float("nan")

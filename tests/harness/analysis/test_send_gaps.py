@@ -21,6 +21,14 @@ def test_the_longest_gap_counts_the_window_edges() -> None:
     assert send_gaps.longest_gap(np.array([]), 10.0, 10.5) == pytest.approx(0.5)
 
 
+def test_the_windows_gap_is_read_from_the_samples_actual_sends() -> None:
+    sent = pd.DataFrame({"sent": ["10.1", "10.2", "10.9", "11.0"]})
+    assert send_gaps.window_gap(sent, 10.0, 11.5) == pytest.approx(0.7)
+    closed = pd.DataFrame({"sent": ["", ""]})  # the closed model leaves it empty
+    assert np.isnan(send_gaps.window_gap(closed, 10.0, 11.5))
+    assert np.isnan(send_gaps.window_gap(pd.DataFrame({"start": [10.5]}), 10.0, 11.5))
+
+
 @pytest.mark.parametrize(
     ("gap_s", "rate", "stalled"),
     [
