@@ -177,8 +177,12 @@ def estimate_s(scenarios: list[Scenario]) -> float:
     return sum(4.0 + sum(s.warmup_s + s.duration_s + 2.5 for _ in plan(s)) for s in scenarios)
 
 
+# the bundled app's CPU calibration, spread over this long in a run (target_app/routes/cpu.py)
+CPU_CALIBRATION_S = 0.5
+
+
 def app_env(scenario: Scenario, options: RunOptions) -> dict[str, str]:
-    merged = {**scenario.settings, **options.settings}
+    merged = {"cpu_calibration_s": CPU_CALIBRATION_S, **scenario.settings, **options.settings}
     return {env_name(key): str(value) for key, value in merged.items()}
 
 

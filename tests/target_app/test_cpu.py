@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from target_app.main import create_app
+from target_app.routes import cpu
 from target_app.routes.cpu import MAX_ROUNDS, sha256_chain
 from target_app.settings import Settings
 
@@ -163,3 +164,23 @@ async def test_lifespan_forks_the_pool_and_leaves_no_child_processes() -> None:
     _, alive = psutil.wait_procs(workers, timeout=5)
     assert alive == []
     assert {p.pid for p in me.children(recursive=True)} <= before
+
+
+def test_a_spread_calibration_keeps_its_fastest_try_over_the_whole_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A core slowed for most of the spread (as a VM's host does for a few hundred ms): the
+    fastest try, taken when it was not, is the cost; the tries are spread over the time asked."""
+    clock = {"t": 0.0}
+    costs = iter([1.7, 1.7, 1.0, 1.7, 1.7, 1.7, 1.7, 1.7, 1.7, 1.7])  # µs a round, per try
+    pauses: list[float] = []
+    monkeypatch.setattr(cpu.time, "perf_counter", lambda: clock["t"])
+    monkeypatch.setattr(cpu.time, "sleep", pauses.append)
+
+    def chain(seed: bytes, rounds: int) -> str:
+        clock["t"] += next(costs) * rounds / 1e6
+        return ""
+
+    monkeypatch.setattr(cpu, "sha256_chain", chain)
+    assert cpu.calibrate_us_per_round(rounds=1000, spread_s=0.5) == pytest.approx(1.0)
+    assert len(pauses) == 9 and sum(pauses) == pytest.approx(0.45)

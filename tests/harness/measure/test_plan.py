@@ -51,7 +51,13 @@ def test_the_estimate_counts_every_window_and_start_up(sleep: Scenario) -> None:
 def test_app_env_names_every_setting_and_options_win(sleep: Scenario) -> None:
     scenario = sleep.with_overrides(settings={"threadpool_tokens": 20, "db_pool_size": 5})
     env = app_env(scenario, RunOptions(settings={"threadpool_tokens": 80}))
-    assert env == {"BENCH_THREADPOOL_TOKENS": "80", "BENCH_DB_POOL_SIZE": "5"}
+    assert env == {
+        "BENCH_THREADPOOL_TOKENS": "80",
+        "BENCH_DB_POOL_SIZE": "5",
+        "BENCH_CPU_CALIBRATION_S": "0.5",  # the harness's, unless a setting says otherwise
+    }
+    quick = app_env(scenario, RunOptions(settings={"cpu_calibration_s": 0}))
+    assert quick["BENCH_CPU_CALIBRATION_S"] == "0"
 
 
 def test_locust_gets_all_users_at_once_and_a_backstop(sleep: Scenario, tmp_path: Path) -> None:
