@@ -54,7 +54,10 @@ def _run(
         while bench.poll() is None:
             for proc in descendants(bench.pid):
                 seen[proc.pid] = proc
-                commands.setdefault(proc.pid, " ".join(_cmd(proc)))
+                # the last command line seen: a child caught between its fork and its exec
+                # still shows its parent's (a CI run saw a worker so, once)
+                if command := " ".join(_cmd(proc)):
+                    commands[proc.pid] = command
             time.sleep(0.2)
         stdout, stderr = bench.communicate(timeout=120)
     finally:

@@ -82,8 +82,9 @@ def _watch_family(bench: subprocess.Popen[str], until: str, timeout_s: float) ->
     deadline = time.monotonic() + timeout_s
     while bench.poll() is None and time.monotonic() < deadline:
         for child in descendants(bench.pid):
-            with contextlib.suppress(psutil.Error):
-                seen.setdefault(child.pid, (child, _cmdline(child), child.cpu_affinity()))
+            with contextlib.suppress(psutil.Error):  # the latest: a child caught between its
+                # fork and its exec still shows its parent's command line
+                seen[child.pid] = (child, _cmdline(child), child.cpu_affinity())
         if until and any(until in line for _, line, _ in seen.values()):
             break
         time.sleep(0.1)
