@@ -159,7 +159,7 @@ def test_list_shows_every_scenario_and_suite() -> None:
         (["http", "--upstream-latency", "soon"], ["--upstream-latency", "'soon'"]),
         (["http", "--upstream-latency", "11s"], ["--upstream-latency", "at most 10s"]),
         (["quick", "--timeout", "x"], ["--timeout", "'x'"]),
-        ([], ["scenario"]),
+        ([], ["Missing argument 'SCENARIO'"]),
     ],
 )
 def test_run_rejects_bad_input(tmp_path: Path, args: list[str], words: list[str]) -> None:

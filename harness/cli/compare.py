@@ -17,8 +17,8 @@ EPILOG = (
 
 
 def compare_command(
-    run_a: Annotated[Path, typer.Argument(help="the reference run folder (A)")],
-    run_b: Annotated[Path, typer.Argument(help="the run to judge against it (B)")],
+    run_a: Annotated[Path, typer.Argument(metavar="RUN_A", help="the reference run folder (A)")],
+    run_b: Annotated[Path, typer.Argument(metavar="RUN_B", help="the run to judge against it (B)")],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="folder for compare.md and compare.html")
     ] = None,

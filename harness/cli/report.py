@@ -12,7 +12,9 @@ from harness.cli.app import console, out
 
 
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="a run folder, e.g. reports/latest")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run folder, e.g. reports/latest")
+    ],
     form: Annotated[
         str,
         typer.Option(

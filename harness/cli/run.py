@@ -24,7 +24,10 @@ EPILOG = (
 def run_command(
     scenario: Annotated[
         str,
-        typer.Argument(help="scenario or suite name (see `bench list`), or a .toml file"),
+        typer.Argument(
+            metavar="SCENARIO",
+            help="scenario or suite name (see `bench list`), or a .toml file",
+        ),
     ],
     users: Annotated[
         str | None, typer.Option(metavar="LEVELS", help="users levels, e.g. 10,50,100")
