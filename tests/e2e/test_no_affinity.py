@@ -82,9 +82,11 @@ def _watch_family(bench: subprocess.Popen[str], until: str, timeout_s: float) ->
     deadline = time.monotonic() + timeout_s
     while bench.poll() is None and time.monotonic() < deadline:
         for child in descendants(bench.pid):
-            with contextlib.suppress(psutil.Error):  # the latest: a child caught between its
-                # fork and its exec still shows its parent's command line
-                seen[child.pid] = (child, _cmdline(child), child.cpu_affinity())
+            # the latest command line: a child caught between its fork and its exec still
+            # shows its parent's; an empty one is a child already gone (keep what was seen)
+            with contextlib.suppress(psutil.Error):
+                if line := _cmdline(child):
+                    seen[child.pid] = (child, line, child.cpu_affinity())
         if until and any(until in line for _, line, _ in seen.values()):
             break
         time.sleep(0.1)
