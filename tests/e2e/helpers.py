@@ -47,3 +47,11 @@ def _cmdline(process: psutil.Process) -> str:
         return " ".join(process.cmdline())[:300]
     except psutil.Error as exc:
         return repr(exc)
+
+
+def command(process: psutil.Process) -> list[str]:
+    """A process's command line, [] once it has gone (a zombie reads as empty too)."""
+    try:
+        return list(process.cmdline())
+    except psutil.Error:
+        return []

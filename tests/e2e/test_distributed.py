@@ -21,7 +21,7 @@ from harness import results
 from harness.analysis import disturbance, samples
 from harness.measure.processes import free_port
 from locustfiles.protocol import SAMPLE_COLUMNS, WORKER_COLUMN
-from tests.e2e.helpers import BENCH, E2E, descendants, gone
+from tests.e2e.helpers import BENCH, E2E, command, descendants, gone
 
 pytestmark = E2E
 
@@ -56,8 +56,8 @@ def _run(
                 seen[proc.pid] = proc
                 # the last command line seen: a child caught between its fork and its exec
                 # still shows its parent's (a CI run saw a worker so, once)
-                if command := " ".join(_cmd(proc)):
-                    commands[proc.pid] = command
+                if line := " ".join(command(proc)):
+                    commands[proc.pid] = line
             time.sleep(0.2)
         stdout, stderr = bench.communicate(timeout=120)
     finally:
@@ -134,13 +134,6 @@ def test_two_local_workers_keep_every_sample_and_match_the_apps_count(tmp_path: 
     assert gone(seen) == [], "a process outlived the run"
 
 
-def _cmd(proc: psutil.Process) -> list[str]:
-    try:
-        return proc.cmdline()
-    except psutil.Error:
-        return []
-
-
 def test_remote_workers_in_their_own_folders_need_no_shared_file(tmp_path: Path) -> None:
     scenario = tmp_path / "spread.toml"
     scenario.write_text(SCENARIO)
@@ -204,7 +197,7 @@ def test_a_worker_that_dies_stops_the_run_with_exit_3_and_nothing_left(tmp_path:
     try:
         deadline, workers = time.monotonic() + 60, []
         while time.monotonic() < deadline and len(workers) < 2:
-            workers = [p for p in descendants(bench.pid) if "--worker" in _cmd(p)]
+            workers = [p for p in descendants(bench.pid) if "--worker" in command(p)]
             time.sleep(0.2)
         assert len(workers) == 2, "the workers never started"
         time.sleep(3.0)  # spawned, warming up or measuring

@@ -91,13 +91,6 @@ model = { concurrency = "users", service_ms = "10" }
 """
 
 
-def _cmdline(process: psutil.Process) -> str:
-    try:
-        return " ".join(process.cmdline())[:300]
-    except psutil.Error as exc:
-        return repr(exc)
-
-
 def _start(tmp_path: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
     path = tmp_path / "scenario.toml"
     path.write_text(scenario)

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from harness import affinity
-from tests.e2e.helpers import BENCH, E2E, assert_all_gone, descendants, gone
+from tests.e2e.helpers import BENCH, E2E, assert_all_gone, command, descendants, gone
 
 pytestmark = E2E
 
@@ -66,9 +66,7 @@ def _bench(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def _cmdline(process: psutil.Process) -> str:
-    with contextlib.suppress(psutil.Error):
-        return " ".join(process.cmdline())
-    return ""
+    return " ".join(command(process))
 
 
 def _run_dir(tmp_path: Path) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.analyze import analyze
-from tests.e2e.helpers import BENCH, E2E, assert_all_gone, descendants
+from tests.e2e.helpers import BENCH, E2E, assert_all_gone, command, descendants
 
 pytestmark = E2E
 
@@ -108,20 +108,13 @@ def test_a_killed_harness_leaves_no_worker_behind(tmp_path: Path, server: str) -
         children = []
         while time.monotonic() < deadline:  # the app's workers and Locust are all up
             children = descendants(bench.pid)
-            if any("locust" in " ".join(_cmd(c)) for c in children) and len(children) >= 4:
+            if any("locust" in " ".join(command(c)) for c in children) and len(children) >= 4:
                 break
             time.sleep(0.2)
-        assert len(children) >= 4, [_cmd(c) for c in children]
+        assert len(children) >= 4, [command(c) for c in children]
         bench.kill()
         bench.wait(10)
     finally:
         if bench.poll() is None:
             bench.kill()
     assert_all_gone(children)
-
-
-def _cmd(process: object) -> list[str]:
-    try:
-        return list(process.cmdline())  # type: ignore[attr-defined]
-    except Exception:
-        return []
