@@ -34,7 +34,8 @@ if str(ROOT) not in sys.path:  # run as a file from a checkout: import the proje
 from harness.analysis.capacity import Context, Model, ModelError, predict  # noqa: E402
 from harness.files import write_atomic  # noqa: E402
 from harness.measure.loadgen import Files, Outcome  # noqa: E402
-from harness.measure.runner import Step, plan, record  # noqa: E402
+from harness.measure.plan import Step, plan  # noqa: E402
+from harness.measure.runner import record  # noqa: E402
 from harness.results import SCHEMA, Measurement, Run, save  # noqa: E402
 from locustfiles.protocol import SAMPLE_COLUMNS, WindowMeta  # noqa: E402
 from scenarios import resolve  # noqa: E402

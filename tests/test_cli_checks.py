@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 import bench
 from harness import results
 from harness.measure import runner
-from harness.measure.runner import RunOptions
+from harness.measure.plan import RunOptions
 from scenarios import Scenario
 from tests.test_cli import FIXTURE, one_line_error
 

@@ -23,7 +23,7 @@ from harness.measure.distributed import check_reach, cluster_of
 from harness.measure.loadgen import CLIENTS
 from harness.measure.pinning import OPTIONS as CPU_OPTIONS
 from harness.measure.pinning import Pinning, PlanError, parse_cpus
-from harness.measure.runner import RunOptions
+from harness.measure.plan import RunOptions
 from harness.measure.services import DATABASES, ServiceOptions
 from scenarios import Scenario, Suite, resolve
 from scenarios.model import ARRIVALS, ScenarioError, parse_duration, parse_rates, parse_users

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.measure.runner import RunOptions, plan
+from harness.measure.plan import RunOptions, plan
 from scenarios import load_file
 from scenarios.model import ScenarioError
 

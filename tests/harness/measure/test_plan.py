@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.measure import loadgen
-from harness.measure.runner import RunOptions, Step, app_env, estimate_s, plan
+from harness.measure.plan import RunOptions, Step, estimate_s, plan
+from harness.measure.runner import app_env
 from locustfiles.protocol import LoadSettings
 from scenarios import resolve
 from scenarios.model import Scenario

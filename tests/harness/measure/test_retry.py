@@ -12,7 +12,8 @@ import pytest
 from harness import results
 from harness.measure import runner
 from harness.measure.pinning import Pinning
-from harness.measure.runner import QuietProgress, RunOptions, Step, plan
+from harness.measure.plan import RunOptions, Step, plan
+from harness.measure.runner import QuietProgress
 from harness.results import Measurement, Run
 from scenarios import resolve
 
