@@ -22,6 +22,7 @@ PACKAGES = ("harness", "target_app", "scenarios", "locustfiles")
 WINGS = ("harness.measure", "harness.analysis", "harness.report", "harness.scan")
 BOTTOM = (
     "harness.results",
+    "harness.server_samples",
     "harness.errors",
     "harness.files",
     "harness.cpu_times",

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.results import Measurement, ServerSample, load_metrics, load_metrics_base
+from harness.results import Measurement
+from harness.server_samples import ServerSample, load_metrics, load_metrics_base
 
 TOP_FRAMES = 3
 MIN_SECONDS = 0.001  # less than this is no blocking worth a row

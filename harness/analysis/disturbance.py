@@ -35,7 +35,8 @@ from harness import cpu_times
 from harness.analysis import samples, send_gaps
 from harness.analysis.completions import Completions
 from harness.cpu_times import CpuSeries
-from harness.results import Measurement, Run, ServerSample, load_metrics, load_metrics_base
+from harness.results import Measurement, Run
+from harness.server_samples import ServerSample, load_metrics, load_metrics_base
 from locustfiles import protocol as p
 
 COUNT_TOLERANCE = 0.02  # client vs app count, relative

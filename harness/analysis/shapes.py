@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import stats
-from harness.results import Measurement, Run, load_metrics, load_metrics_base
+from harness.results import Measurement, Run
+from harness.server_samples import load_metrics, load_metrics_base
 
 Bins = Mapping[tuple[str, str, int], np.ndarray]
 DIMENSIONS = ("server", "workers", "loop", "http")

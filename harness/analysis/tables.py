@@ -26,7 +26,8 @@ import pandas as pd
 
 from harness.analysis.samples import PERCENTILES, WindowStats, digest
 from harness.analysis.tails import Fairness
-from harness.results import Measurement, Run, ServerSample, load_metrics
+from harness.results import Measurement, Run
+from harness.server_samples import ServerSample, load_metrics
 
 SATURATED_SHARE = 0.90
 KEYS = ["scenario", "endpoint", "variant", "users", "rate"]

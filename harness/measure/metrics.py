@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from harness.files import write_atomic
-from harness.results import ServerSample
+from harness.server_samples import ServerSample
 
 Reader = Callable[[httpx.Client], dict[str, Any]]  # one snapshot (App.read_metrics)
 

@@ -34,7 +34,8 @@ from harness.report.charts import (
     timeline,
 )
 from harness.report.colours import palette
-from harness.results import Measurement, Run, load_metrics
+from harness.results import Measurement, Run
+from harness.server_samples import load_metrics
 
 
 def _top_level(run: Run, scenario: str) -> tuple[int, list[Measurement], dict[str, str]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from harness import results
+from harness import results, server_samples
 from harness.analysis import disturbance, samples
 from harness.measure.processes import free_port
 from locustfiles.protocol import SAMPLE_COLUMNS, WORKER_COLUMN
@@ -89,8 +89,8 @@ def _check_samples_and_counts(run_dir: Path, m: results.Measurement) -> dict:
     inside = int(((ends >= m.window_start) & (ends <= m.window_end)).sum())
     assert meta["window_count"] == inside
     # the client's count against the app's own, snapshot by snapshot up to the window's end
-    base = results.load_metrics_base(run_dir, m)
-    series = results.load_metrics(run_dir, m)
+    base = server_samples.load_metrics_base(run_dir, m)
+    series = server_samples.load_metrics(run_dir, m)
     assert base is not None and series
     checked = exact = 0
     for snap in series:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import results
+from harness import results, server_samples
 from harness.report.build import build
 from locustfiles.protocol import SAMPLE_COLUMNS
 from scenarios.loader import resolve
@@ -32,7 +32,7 @@ def test_a_small_synthetic_run_loads_and_reports(tmp_path: Path) -> None:
     assert 4_990 <= sum(map(len, written)) <= 5_010
     for m in run.measurements:
         assert (run_dir / m.samples.replace(".csv", ".meta.json")).is_file()
-        assert len(results.load_metrics(run_dir, m)) > 10
+        assert len(server_samples.load_metrics(run_dir, m)) > 10
     built = build(run_dir)
     assert built.index.is_file() and built.summary.is_file()
     for chart in ("rps", "sweep", "latency", "timeline", "signals"):

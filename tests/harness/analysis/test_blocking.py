@@ -11,7 +11,8 @@ import pytest
 
 from harness.analysis.blocking import NO_USER_CODE, blocking
 from harness.errors import BenchError
-from harness.results import Measurement, ServerSample, load_metrics
+from harness.results import Measurement
+from harness.server_samples import ServerSample, load_metrics
 
 T0 = 1_700_000_000.0
 

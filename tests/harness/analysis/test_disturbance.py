@@ -17,7 +17,7 @@ from harness.analysis import disturbance
 from harness.analysis.analyze import analyze
 from harness.analysis.completions import Completions
 from harness.cpu_times import CpuSeries, CpuTimes
-from harness.results import ServerSample
+from harness.server_samples import ServerSample
 from locustfiles import protocol as p
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "run-small"

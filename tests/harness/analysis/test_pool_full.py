@@ -10,7 +10,7 @@ import pytest
 
 from harness.analysis import headlines
 from harness.analysis.tables import pool_full_s
-from harness.results import ServerSample
+from harness.server_samples import ServerSample
 
 
 def snap(t: float, mean: float, total: float = 40.0, workers: int = 1) -> ServerSample:
