@@ -96,7 +96,8 @@ def _worker(environment: Environment, runner: WorkerRunner) -> None:
             window.open(float(doc["start"]))
         if "end" in doc:
             warned = bool(getattr(runner, "cpu_warning_emitted", False))
-            record.update(window.close(float(doc["end"]), warned, len(recorder.samples())))
+            done = recorder.samples()
+            record.update(window.close(float(doc["end"]), warned, len(done), done))
             ended.set()
 
     runner.register_message(d.MSG_WINDOW, on_window)

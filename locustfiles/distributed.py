@@ -105,11 +105,13 @@ class WorkerWindow:
         self.meta[p.MEASURE_START] = start
         self._opened = (self.clock(), self.cpu_clock())
 
-    def close(self, end: float, cpu_warning: bool, samples: int) -> dict[str, Any]:
-        """The worker's record over the window (``WORKER_KEYS`` and its requests in flight)."""
+    def close(
+        self, end: float, cpu_warning: bool, samples: int, done: Sequence[Sample] = ()
+    ) -> dict[str, Any]:
+        """The worker's record over the window (``WORKER_KEYS`` and its requests in flight at
+        ``end``; ``done``: its samples so far, newest last)."""
         self.meta[p.MEASURE_END] = end
-        # heard a moment after the end: what started since is not the window's
-        self.meta[p.IN_FLIGHT_AT_END] = [i for i in self.in_flight.snapshot() if i[0] <= end]
+        self.meta[p.IN_FLIGHT_AT_END] = in_flight_at(end, self.in_flight.snapshot(), done)
         wall, cpu = 0.0, 0.0
         if self._opened is not None:
             wall = self.clock() - self._opened[0]
@@ -121,6 +123,25 @@ class WorkerWindow:
         record = {key: self.meta[key] for key in WORKER_KEYS if key in self.meta}
         record[p.IN_FLIGHT_AT_END] = self.meta[p.IN_FLIGHT_AT_END]
         return record
+
+
+HEARD_LATE_S = 1.0  # samples completed this long before the end: none was in flight at it
+
+
+def in_flight_at(end: float, current: list[list[Any]], done: Sequence[Sample]) -> list[list[Any]]:
+    """``[[start, name, user], …]`` in flight at ``end``, as a worker that hears of the end a
+    moment after it can know them: those still in flight that began by then, and those that
+    completed since (the newest samples). A worker that heard late (its core busy with the
+    others) once reported none: its users' requests in flight at the end had completed."""
+    found = [item for item in current if item[0] <= end]
+    for row in reversed(done):
+        start, elapsed_ms, name, user = row[0], row[1], row[5], row[6]
+        finished = start + elapsed_ms / 1000.0
+        if finished <= end - HEARD_LATE_S:
+            break
+        if start <= end < finished:
+            found.append([start, name, user])
+    return sorted(found, key=lambda item: (item[0], item[2]))
 
 
 @dataclass

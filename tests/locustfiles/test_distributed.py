@@ -191,3 +191,15 @@ def test_the_progress_document_says_how_many_workers_connected() -> None:
 def test_one_process_meta_has_no_per_worker_shares() -> None:
     meta = WindowMeta.from_dict({p.MEASURE_END: 2.0, p.LOADGEN_CPU_SHARE: 0.4})
     assert meta.loadgen_cpu_shares == () and meta.error == ""
+
+
+def test_a_worker_that_heard_of_the_end_late_still_names_its_requests_in_flight_then() -> None:
+    """End at 10.0, heard at 10.2: user 1's request of 9.95-10.05 completed meanwhile (a sample)
+    and user 1 sent again at 10.1 (not the window's); user 0 is still waiting since 9.9."""
+    rows = [
+        (9.0, 50.0, 200, 1, "", "x", 1, "", "", ""),  # done long before the end
+        (9.95, 100.0, 200, 1, "", "x", 1, "", "", ""),  # in flight at 10.0, done at 10.05
+    ]
+    current = [[9.9, "x", 0], [10.1, "x", 1]]
+    assert d.in_flight_at(10.0, current, rows) == [[9.9, "x", 0], [9.95, "x", 1]]
+    assert d.in_flight_at(10.0, current, []) == [[9.9, "x", 0]]
